@@ -1,0 +1,1 @@
+"""Answers: composing cited answers from retrieved passages, and refusing when evidence is weak."""

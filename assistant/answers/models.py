@@ -1,0 +1,51 @@
+"""The ask JSON contract, as pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    """A numbered source: the [n] in an answer points here. `quote` is verbatim from the chunk."""
+
+    n: int
+    doc_id: str
+    title: str
+    locator: str
+    source_type: str
+    audience: str
+    url: str = ""
+    quote: str
+    chunk_id: str
+
+
+class Risk(BaseModel):
+    """The triage outcome attached to an answer when the question describes a deal."""
+
+    level: str
+    reasons: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    """One answer to one question (the `assistant ask --json` object)."""
+
+    id: str | None = None
+    question: str
+    answer: str
+    refused: bool
+    refusal_reason: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+    risk: Risk | None = None
+    case_ref: str | None = None
+    elapsed_ms: float = 0.0
+    generator: str = "extractive"
+    fallback_reason: str | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        data = self.model_dump()
+        if data["id"] is None:
+            del data["id"]
+        return data

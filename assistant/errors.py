@@ -1,0 +1,38 @@
+"""The project's errors, in one small tree.
+
+    AssistantError                  root of everything the assistant raises on purpose
+    ├── BadInput                    the caller sent something we refuse (exit 2, HTTP 4xx)
+    │   ├── QuestionError           empty or over-long question
+    │   └── SourceError             a path or file that cannot be ingested
+    ├── ConfigError                 settings or data files that are invalid (names file and problem)
+    └── IndexUnavailable            the knowledge index cannot be opened or is empty
+
+Doors (CLI, web, Slack) map these to exit codes, problem+json responses or friendly messages;
+anything else that escapes is an internal error and is logged with its traceback, never shown.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Root of every error the assistant raises deliberately."""
+
+
+class BadInput(AssistantError):
+    """The caller's input was refused; nothing was changed."""
+
+
+class QuestionError(BadInput):
+    """A question that is empty, too long or otherwise unusable."""
+
+
+class SourceError(BadInput):
+    """A file or folder that cannot be read or parsed for ingestion."""
+
+
+class ConfigError(AssistantError):
+    """Invalid settings or policy/data files; the message names the file and the problem."""
+
+
+class IndexUnavailable(AssistantError):
+    """The knowledge index is missing, empty or cannot be reached."""

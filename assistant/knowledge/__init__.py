@@ -1,0 +1,1 @@
+"""Knowledge: loading guidance files, chunking them into citable passages, indexing and retrieval."""

@@ -1,0 +1,171 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, filtered by audience."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .embeddings import Embedder
+from .lexical import LexicalIndex, signature
+from .store import VectorStore
+from .textproc import tokens
+
+log = logging.getLogger(__name__)
+_RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the evidence for it."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    similarity: float  # cosine to the question; 0.0 when not among the dense candidates
+    lexical_score: float
+    score: float  # fused rank score
+
+    @property
+    def locator(self) -> str:
+        return str(self.metadata.get("locator", ""))
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.metadata.get("doc_id", ""))
+
+
+@dataclass
+class Retrieval:
+    """The outcome of one retrieval."""
+
+    passages: list[Passage]
+    query_embedding: np.ndarray
+    best_similarity: float
+    best_lexical: float
+    query_terms: list[str] = field(default_factory=list)
+
+
+def _near_duplicate(a: set[str], b: set[str]) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= 0.8
+
+
+class LexicalCache:
+    """Keeps the lexical index in step with the vector store and the file on disk."""
+
+    def __init__(self, store: VectorStore, path: Path) -> None:
+        self.store = store
+        self.path = path
+        self._index: LexicalIndex | None = None
+        self._mtime = 0.0
+        self._lock = threading.Lock()
+
+    def refresh(self, force: bool = False) -> LexicalIndex:
+        """Rebuild from the store when the saved index is missing or stale; save it atomically."""
+        with self._lock:
+            chunks = self.store.all_chunks(with_text=True)
+            sig = signature((c.id, str(c.metadata.get("content_hash", ""))) for c in chunks)
+            saved = None if force else LexicalIndex.load(self.path)
+            if saved is not None and saved.signature == sig:
+                self._index = saved
+            else:
+                entries = [(c.id, _lexical_text(c.text, c.metadata), str(c.metadata.get("audience", "internal")))
+                           for c in chunks]
+                self._index = LexicalIndex.build(entries, sig)
+                self._index.save(self.path)
+            self._mtime = self._file_mtime()
+            return self._index
+
+    def get(self) -> LexicalIndex:
+        """The current index; reloads when another process (an ingest) replaced the file."""
+        index = self._index
+        if index is None:
+            return self.refresh()
+        mtime = self._file_mtime()
+        if mtime and mtime != self._mtime:
+            with self._lock:
+                loaded = LexicalIndex.load(self.path)
+                if loaded is not None:
+                    self._index, self._mtime = loaded, mtime
+            return self._index or index
+        return index
+
+    def _file_mtime(self) -> float:
+        try:
+            return os.stat(self.path).st_mtime
+        except OSError:
+            return 0.0
+
+
+def _lexical_text(text: str, metadata: dict[str, Any]) -> str:
+    return f"{metadata.get('locator', '')} {metadata.get('title', '')} {metadata.get('heading_path', '')}\n{text}"
+
+
+class Retriever:
+    """Finds the passages that best answer a question, within the audiences a user may read."""
+
+    def __init__(self, store: VectorStore, lexical: LexicalCache, embedder: Embedder,
+                 dense_k: int = 30, lexical_k: int = 30) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.embedder = embedder
+        self.dense_k = dense_k
+        self.lexical_k = lexical_k
+
+    def retrieve(self, question: str, audiences: Sequence[str], k: int = 8,
+                 query_embedding: np.ndarray | None = None) -> Retrieval:
+        """Top-k passages after fusion and near-duplicate removal; never a chunk outside `audiences`."""
+        allowed = set(audiences)
+        qvec = self.embedder.embed_query(question) if query_embedding is None else query_embedding
+        dense = self.store.query(qvec, self.dense_k, sorted(allowed))
+        lexical = self.lexical.get().search(question, self.lexical_k, sorted(allowed))
+
+        fused: dict[str, float] = {}
+        for rank, hit in enumerate(dense):
+            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+        for rank, (ident, _) in enumerate(lexical):
+            fused[ident] = fused.get(ident, 0.0) + 1.0 / (_RRF_K + rank + 1)
+        by_dense = {h.id: h for h in dense}
+        lex_score = dict(lexical)
+        order = sorted(fused, key=lambda i: -fused[i])
+
+        missing = [i for i in order[: k * 2] if i not in by_dense]
+        fetched = self.store.fetch(missing) if missing else {}
+
+        passages: list[Passage] = []
+        kept_terms: list[set[str]] = []
+        for ident in order:
+            if len(passages) >= k:
+                break
+            if ident in by_dense:
+                hit = by_dense[ident]
+                text, meta, sim = hit.text, hit.metadata, hit.similarity
+            elif ident in fetched:
+                stored, vector = fetched[ident]
+                text, meta, sim = stored.text, stored.metadata, float(np.dot(vector, qvec))
+            else:
+                continue  # in the lexical snapshot but gone from the store
+            # Defence in depth: the store already filtered, but a stale lexical snapshot must not leak.
+            if meta.get("audience") not in allowed:
+                continue
+            terms = set(tokens(text))
+            if any(_near_duplicate(terms, other) for other in kept_terms):
+                continue
+            kept_terms.append(terms)
+            passages.append(Passage(id=ident, text=text, metadata=meta, similarity=sim,
+                                    lexical_score=lex_score.get(ident, 0.0), score=fused[ident]))
+        return Retrieval(
+            passages=passages,
+            query_embedding=qvec,
+            best_similarity=max((h.similarity for h in dense), default=0.0),
+            best_lexical=max((s for _, s in lexical), default=0.0),
+            query_terms=tokens(question),
+        )

@@ -1,0 +1,102 @@
+"""Tokenising, light stemming and sentence spans, shared by the lexical index and the answer composer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves us let lets get got
+    also may might must shall one two""".split()
+)
+
+# Words that carry meaning in this domain even though general stopword lists drop them.
+_KEEP = frozenset({"not", "no", "nor"})
+
+
+def stem(word: str) -> str:
+    """A small suffix stripper: enough to match 'resellers'/'reseller', 'screening'/'screen'."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (
+        ("ational", "ate"),
+        ("ization", "ize"),
+        ("iveness", "ive"),
+        ("fulness", "ful"),
+        ("ousness", "ous"),
+        ("ies", "y"),
+        ("ied", "y"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: len(word) - len(suffix)] + repl
+            if suffix == "s" and word.endswith("ss"):
+                return word
+            if suffix in ("ing", "ed") and len(base) > 2 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]
+            if suffix == "es" and not re.search(r"(s|x|z|ch|sh)$", base):
+                base = base + "e"
+            return _normalise_e(base)
+    return _normalise_e(word)
+
+
+def _normalise_e(word: str) -> str:
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
+def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Lower-cased, stemmed word tokens; stopwords dropped unless asked to keep them."""
+    out: list[str] = []
+    for match in _WORD.finditer(text.lower()):
+        word = match.group(0)
+        if not keep_stopwords and word in STOPWORDS and word not in _KEEP:
+            continue
+        out.append(stem(word))
+    return out
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[]?[A-Z0-9])")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M)
+
+
+def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) offsets of sentences and list items in text; text[start:end] is verbatim."""
+    for line_start, line in _lines_with_offsets(text):
+        marker = _LIST_ITEM.match(line)
+        body_start = marker.end() if marker else 0
+        body = line[body_start:]
+        if not body.strip():
+            continue
+        pos = 0
+        for m in _SENTENCE_END.finditer(body):
+            yield from _trimmed(text, line_start + body_start + pos, line_start + body_start + m.start())
+            pos = m.end()
+        yield from _trimmed(text, line_start + body_start + pos, line_start + body_start + len(body))
+
+
+def _lines_with_offsets(text: str) -> Iterator[tuple[int, str]]:
+    # Paragraph lines are joined so that a sentence wrapped over two lines stays one sentence.
+    start = 0
+    for block in re.split(r"(\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s))", text):
+        if block and not block.isspace():
+            yield start, block
+        start += len(block)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end - start >= 3:
+        yield start, end
