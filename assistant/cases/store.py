@@ -1,0 +1,680 @@
+"""The case store: opens, decides and audits compliance cases in SQLite or PostgreSQL.
+
+Every change runs in one short write transaction that updates the case row and appends its audit event
+together, so a crash leaves either both or neither. On SQLite those transactions start with
+`BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing half-way; on
+PostgreSQL the case row (or the year's reference counter) is locked for the duration.
+"""
+
+from __future__ import annotations
+
+import builtins
+import csv
+import dataclasses
+import io
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import event, select, text, update
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session
+
+from ..errors import ConfigError
+from . import audit, migrations, workflow
+from .errors import CaseInputError, CaseNotFound, CaseStoreUnavailable
+from .models import Case, CaseEvent, CaseEventRow, CaseRow, RefCounterRow, Requester
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+log = logging.getLogger(__name__)
+
+REF_FORMAT: Final = "DD-{year}-{seq:04d}"
+EXPORT_FORMATS: Final = ("csv", "json")
+SQLITE_BUSY_TIMEOUT_S: Final = 10.0
+
+MAX_SUMMARY_CHARS: Final = 20_000
+MAX_COMMENT_CHARS: Final = 10_000
+MAX_NAME_CHARS: Final = 200
+MAX_JSON_CHARS: Final = 200_000
+
+_REF_PATTERN = re.compile(r"DD-(\d{4})-(\d{1,9})")
+_WRITE_OPTION = "assistant_case_write"
+# Any constant works; it only has to be the same for every process that migrates this database.
+_MIGRATION_LOCK_KEY = 0x63617365
+
+
+# -- engine ------------------------------------------------------------------------------------------------
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def make_engine(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
+    """An engine for the case database, tuned per back-end.
+
+    SQLite gets WAL, a busy timeout and foreign keys on every connection, and takes over BEGIN from the
+    sqlite3 driver so that write transactions can be IMMEDIATE. `postgresql://` URLs use psycopg 3.
+    """
+    from sqlalchemy import create_engine
+
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"invalid case database URL {url!r}: expected e.g. sqlite:///path/cases.db") from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": busy_timeout_s})
+            _tune_sqlite(engine, busy_timeout_s)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"unsupported case database URL {_safe_url(url)}: {exc}") from exc
+    return engine
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We emit BEGIN ourselves (below); the driver's own implicit BEGIN would defeat IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # The timeout goes first so that switching to WAL waits for other openers instead of failing.
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    def on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+
+
+# -- input checks --------------------------------------------------------------------------------------------
+
+
+def _text(value: object, what: str, limit: int, *, required: bool = True) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CaseInputError(f"{what} is required")
+        return None
+    if not isinstance(value, str):
+        raise CaseInputError(f"{what} must be text")
+    cleaned = value.strip()
+    if len(cleaned) > limit:
+        raise CaseInputError(f"{what} is {len(cleaned)} characters long; the limit is {limit}")
+    if "\x00" in cleaned:
+        raise CaseInputError(f"{what} contains a NUL character")
+    return cleaned
+
+
+def _name(value: object, what: str) -> str:
+    result = _text(value, what, MAX_NAME_CHARS)
+    assert result is not None
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """Pydantic models and dataclasses as plain dicts; anything else as it is."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def _json_value(value: Any, what: str) -> Any:
+    """`value` as it will read back from the database, so that hashes agree before and after storage."""
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise CaseInputError(f"{what} must be JSON data: {exc}") from exc
+    if len(encoded) > MAX_JSON_CHARS:
+        raise CaseInputError(f"{what} is too large ({len(encoded)} characters of JSON; the limit is {MAX_JSON_CHARS})")
+    return json.loads(encoded)
+
+
+def _json_default(value: Any) -> Any:
+    plain = _plain(value)
+    if plain is value:
+        raise TypeError(f"{type(value).__name__} is not JSON data")
+    return plain
+
+
+def _reasons(reasons: Sequence[Any]) -> list[dict[str, Any]]:
+    cleaned: list[dict[str, Any]] = []
+    for number, reason in enumerate(reasons, 1):
+        item = _plain(reason)
+        if not isinstance(item, Mapping):
+            raise CaseInputError(f"reason {number} must be an object with text, rule and citations")
+        text_ = _text(item.get("text"), f"reason {number} text", MAX_SUMMARY_CHARS)
+        rule = item.get("rule") or ""
+        citations = item.get("citations") or []
+        if not isinstance(rule, str) or not isinstance(citations, Sequence) or isinstance(citations, str):
+            raise CaseInputError(f"reason {number}: rule must be text and citations a list")
+        cleaned.append({"text": text_, "rule": rule, "citations": [_plain(c) for c in citations]})
+    result: list[dict[str, Any]] = _json_value(cleaned, "reasons")
+    return result
+
+
+def normalise_ref(ref: object) -> str:
+    """A case reference in its canonical form (`dd-2026-1` reads as DD-2026-0001), or CaseNotFound."""
+    if isinstance(ref, str):
+        match = _REF_PATTERN.fullmatch(ref.strip().upper())
+        if match:
+            return REF_FORMAT.format(year=int(match.group(1)), seq=int(match.group(2)))
+    raise CaseNotFound(f"no case {ref!r}: references look like DD-2026-0001")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- row <-> record ------------------------------------------------------------------------------------------
+
+
+def _case(row: CaseRow) -> Case:
+    return Case(
+        ref=row.ref,
+        status=row.status,
+        level=row.level,
+        summary=row.summary,
+        facts=row.facts,
+        reasons=row.reasons,
+        requester=Requester(row.requester_user, row.requester_channel, row.requester_org),
+        org=row.org,
+        assignee=row.assignee,
+        sla_due_at=row.sla_due_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        idempotency_key=row.idempotency_key,
+    )
+
+
+def _event(ref: str, row: CaseEventRow) -> CaseEvent:
+    return CaseEvent(
+        ref=ref,
+        seq=row.seq,
+        actor=row.actor,
+        action=row.action,
+        from_status=row.from_status,
+        to_status=row.to_status,
+        comment=row.comment,
+        created_at=row.created_at,
+        payload=row.payload,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _state(row: CaseRow) -> dict[str, Any]:
+    """The case fields an audit event vouches for, as JSON values."""
+    return {
+        "ref": row.ref,
+        "status": row.status,
+        "level": row.level,
+        "summary": row.summary,
+        "facts": row.facts,
+        "reasons": row.reasons,
+        "requester": {"user_id": row.requester_user, "channel": row.requester_channel, "org": row.requester_org},
+        "org": row.org,
+        "assignee": row.assignee,
+        "sla_due_at": None if row.sla_due_at is None else audit.timestamp(row.sla_due_at),
+        "created_at": audit.timestamp(row.created_at),
+        "idempotency_key": row.idempotency_key,
+    }
+
+
+# -- the store -----------------------------------------------------------------------------------------------
+
+
+class CaseStore:
+    """Compliance cases and their audit trail, in one SQL database.
+
+    Build it with `CaseStore.from_url(url)` or `create_case_store(settings)`; the schema is migrated to
+    the current revision when the store opens. Methods return detached records (`Case`, `CaseEvent`)
+    and raise `CaseInputError` subclasses for requests they refuse, having changed nothing.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sla_business_days: Mapping[str, int | None] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        migrate: bool = True,
+    ) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+        self._sla = {**workflow.DEFAULT_SLA_BUSINESS_DAYS, **(sla_business_days or {})}
+        self._clock = clock
+        if migrate:
+            self._migrate()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        sla_business_days: Mapping[str, int | None] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> CaseStore:
+        """Open (and migrate) the case database at a SQLAlchemy URL."""
+        return cls(make_engine(url), sla_business_days=sla_business_days, clock=clock)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for operators' tools and tests."""
+        return self._engine
+
+    def dispose(self) -> None:
+        """Release the database connections (`close` is the case action)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> CaseStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
+    # -- sessions --------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _session(self, *, write: bool) -> Iterator[Session]:
+        try:
+            with Session(self._writer if write else self._engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+        except OperationalError as exc:
+            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise CaseStoreUnavailable(
+                f"case database {_safe_url(str(self._engine.url))} unavailable: {message}"
+            ) from exc
+
+    def _migrate(self) -> None:
+        try:
+            head = migrations.head_revision()
+            with self._engine.connect() as conn:
+                if migrations.current_revision(conn) == head:
+                    return
+            with self._writer.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                migrations.upgrade(conn)
+        except OperationalError as exc:
+            raise CaseStoreUnavailable(
+                f"cannot open the case database {_safe_url(str(self._engine.url))}: {exc.orig or exc}"
+            ) from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("alembic"):
+                raise CaseStoreUnavailable(f"cannot migrate the case database: {exc}") from exc
+            raise
+        log.info("case database migrated", extra={"revision": head})
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        level: str,
+        summary: str,
+        requester: Requester,
+        facts: Mapping[str, Any] | None = None,
+        reasons: Sequence[Any] = (),
+        org: str | None = None,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+    ) -> Case:
+        """Open a case, or return the one already opened with the same idempotency key.
+
+        A retried request with the same key writes nothing and returns the existing case, even when
+        the retry races the original (the unique key decides, the loser reads the winner's case).
+        `org` defaults to the requester's organisation; `actor` to the requester.
+        """
+        if level not in workflow.LEVELS:
+            raise CaseInputError(f"unknown level {level!r}; one of {', '.join(workflow.LEVELS)}")
+        clean_summary = _text(summary, "the summary", MAX_SUMMARY_CHARS)
+        clean_facts = _json_value(dict(facts or {}), "the deal facts")
+        clean_reasons = _reasons(reasons)
+        user = _name(requester.user_id, "the requester")
+        channel = _name(requester.channel, "the requester's channel")
+        requester_org = _name(requester.org, "the requester's organisation")
+        case_org = _name(org if org is not None else requester_org, "the organisation")
+        by = _name(actor if actor is not None else user, "the actor")
+        key = _text(idempotency_key, "the idempotency key", MAX_NAME_CHARS, required=False)
+        assert clean_summary is not None
+
+        if key is not None and (existing := self._by_key(key)) is not None:
+            return existing
+        try:
+            with self._session(write=True) as session:
+                if key is not None:
+                    # Checked again under the write lock: the common retry path ends here without an error.
+                    row = session.scalar(select(CaseRow).where(CaseRow.idempotency_key == key))
+                    if row is not None:
+                        return _case(row)
+                now = self._clock()
+                seq = self._next_seq(session, now.year)
+                row = CaseRow(
+                    ref=REF_FORMAT.format(year=now.year, seq=seq),
+                    ref_year=now.year,
+                    ref_seq=seq,
+                    status="open",
+                    level=level,
+                    summary=clean_summary,
+                    facts=clean_facts,
+                    reasons=clean_reasons,
+                    requester_user=user,
+                    requester_channel=channel,
+                    requester_org=requester_org,
+                    org=case_org,
+                    assignee=None,
+                    sla_due_at=workflow.sla_due_at(level, now, self._sla),
+                    created_at=now,
+                    updated_at=now,
+                    idempotency_key=key,
+                    event_count=0,
+                    head_hash=audit.GENESIS,
+                )
+                session.add(row)
+                session.flush()
+                self._append(session, row, by, "created", None, None, now, {"level": level})
+                case = _case(row)
+        except IntegrityError:
+            # A concurrent request with the same key won the race; its case is the answer.
+            if key is not None and (existing := self._by_key(key)) is not None:
+                return existing
+            raise
+        log.info("case opened", extra={"case_ref": case.ref, "level": level, "org": case_org})
+        return case
+
+    def assign(self, ref: str, actor: str, assignee: str, comment: str | None = None) -> Case:
+        """Give the case to a reviewer; an open or waiting case moves to in_review."""
+        who = _name(assignee, "the assignee")
+
+        def apply(row: CaseRow) -> dict[str, Any]:
+            previous, row.assignee = row.assignee, who
+            return {"assignee": who, "previous_assignee": previous}
+
+        return self._change(ref, "assign", actor, comment, apply)
+
+    def decide(self, ref: str, decision: str, actor: str, comment: str) -> Case:
+        """Approve, reject or ask for more information (`needs_info` or `needs-info`); a comment is required."""
+        return self._change(ref, workflow.normalise_decision(decision), actor, comment)
+
+    def close(self, ref: str, actor: str, comment: str | None = None) -> Case:
+        """Close the case. Closing an undecided case is a withdrawal and needs a comment."""
+        return self._change(ref, "close", actor, comment)
+
+    def reopen(self, ref: str, actor: str, comment: str) -> Case:
+        """Send a decided or closed case back to in_review; a comment is required."""
+        return self._change(ref, "reopen", actor, comment)
+
+    def _change(
+        self,
+        ref: str,
+        action: str,
+        actor: str,
+        comment: str | None,
+        apply: Callable[[CaseRow], dict[str, Any]] | None = None,
+    ) -> Case:
+        canonical = normalise_ref(ref)
+        by = _name(actor, "the actor")
+        note = _text(comment, "the comment", MAX_COMMENT_CHARS, required=False)
+        with self._session(write=True) as session:
+            row = session.scalar(select(CaseRow).where(CaseRow.ref == canonical).with_for_update())
+            if row is None:
+                raise CaseNotFound(f"no case {canonical}")
+            from_status = row.status
+            to_status = workflow.next_status(row.ref, action, from_status, note)
+            extra = apply(row) if apply else {}
+            row.status = to_status
+            self._append(session, row, by, action, from_status, note, self._clock(), extra)
+            case = _case(row)
+        log.info("case %s", action, extra={"case_ref": canonical, "from": from_status, "to": to_status})
+        return case
+
+    def _next_seq(self, session: Session, year: int) -> int:
+        table = RefCounterRow.__table__
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            session.execute(pg_insert(table).values(year=year, last_seq=0).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            session.execute(sqlite_insert(table).values(year=year, last_seq=0).on_conflict_do_nothing())
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise ConfigError(f"the case store supports SQLite and PostgreSQL, not {dialect}")
+        # The UPDATE holds the counter's row lock until commit, so numbers are unique, and a rolled-back
+        # create gives its number back, so they stay gap-free.
+        bumped = (
+            update(table)
+            .where(table.c.year == year)
+            .values(last_seq=table.c.last_seq + 1)
+            .returning(table.c.last_seq)
+        )
+        return int(session.execute(bumped).scalar_one())
+
+    def _append(
+        self,
+        session: Session,
+        row: CaseRow,
+        actor: str,
+        action: str,
+        from_status: str | None,
+        comment: str | None,
+        now: datetime,
+        extra: Mapping[str, Any],
+    ) -> None:
+        seq = row.event_count + 1
+        row.updated_at = now
+        payload = _json_value({**extra, "case": audit.case_snapshot(_state(row))}, "the event payload")
+        digest = audit.event_hash(
+            seq=seq,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=row.status,
+            comment=comment,
+            created_at=now,
+            payload=payload,
+            prev_hash=row.head_hash,
+        )
+        session.add(
+            CaseEventRow(
+                case_id=row.id,
+                seq=seq,
+                actor=actor,
+                action=action,
+                from_status=from_status,
+                to_status=row.status,
+                comment=comment,
+                created_at=now,
+                payload=payload,
+                prev_hash=row.head_hash,
+                hash=digest,
+            )
+        )
+        row.event_count = seq
+        row.head_hash = digest
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def _by_key(self, key: str) -> Case | None:
+        with self._session(write=False) as session:
+            row = session.scalar(select(CaseRow).where(CaseRow.idempotency_key == key))
+            return None if row is None else _case(row)
+
+    def _row(self, session: Session, ref: str, org: str | None) -> CaseRow:
+        canonical = normalise_ref(ref)
+        row = session.scalar(select(CaseRow).where(CaseRow.ref == canonical))
+        # A partner asking about another organisation's case learns nothing, not even that it exists.
+        if row is None or (org is not None and row.org != org):
+            raise CaseNotFound(f"no case {canonical}")
+        return row
+
+    def get(self, ref: str, *, org: str | None = None) -> Case:
+        """The case with this reference; with `org`, only if it belongs to that organisation."""
+        with self._session(write=False) as session:
+            return _case(self._row(session, ref, org))
+
+    def events(self, ref: str, *, org: str | None = None) -> builtins.list[CaseEvent]:
+        """The case's audit trail, oldest first."""
+        with self._session(write=False) as session:
+            row = self._row(session, ref, org)
+            rows = session.scalars(
+                select(CaseEventRow).where(CaseEventRow.case_id == row.id).order_by(CaseEventRow.seq)
+            )
+            return [_event(row.ref, event_row) for event_row in rows]
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        org: str | None = None,
+        level: str | None = None,
+        limit: int | None = 200,
+        offset: int = 0,
+    ) -> builtins.list[Case]:
+        """Cases in reference order, filtered by status, organisation and level."""
+        query = select(CaseRow).order_by(CaseRow.ref_year, CaseRow.ref_seq)
+        if status is not None:
+            if status not in workflow.STATUSES:
+                raise CaseInputError(f"unknown status {status!r}; one of {', '.join(workflow.STATUSES)}")
+            query = query.where(CaseRow.status == status)
+        if level is not None:
+            if level not in workflow.LEVELS:
+                raise CaseInputError(f"unknown level {level!r}; one of {', '.join(workflow.LEVELS)}")
+            query = query.where(CaseRow.level == level)
+        if org is not None:
+            query = query.where(CaseRow.org == org)
+        if limit is not None:
+            if limit < 1:
+                raise CaseInputError("the limit must be at least 1")
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        with self._session(write=False) as session:
+            return [_case(row) for row in session.scalars(query)]
+
+    # -- audit -----------------------------------------------------------------------------------------------
+
+    def verify(self) -> audit.VerifyReport:
+        """Recompute every case's hash chain and compare each case row with its trail."""
+        engine = self._engine
+        if engine.dialect.name == "postgresql":
+            # One snapshot for all queries, so concurrent writers cannot cause false alarms.
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        with Session(engine) as session, session.begin():
+            cases = builtins.list(session.scalars(select(CaseRow).order_by(CaseRow.id)))
+            counters = {year: last for year, last in session.execute(select(RefCounterRow.year, RefCounterRow.last_seq))}
+            by_case: dict[int, builtins.list[CaseEventRow]] = defaultdict(builtins.list)
+            total_events = 0
+            for event_row in session.scalars(select(CaseEventRow).order_by(CaseEventRow.case_id, CaseEventRow.seq)):
+                by_case[event_row.case_id].append(event_row)
+                total_events += 1
+            problems: builtins.list[audit.VerifyProblem] = []
+            issued: dict[int, builtins.list[int]] = defaultdict(builtins.list)
+            for row in cases:
+                issued[row.ref_year].append(row.ref_seq)
+                problems += audit.check_case(
+                    row.ref, _state(row), row.event_count, row.head_hash, by_case.pop(row.id, [])
+                )
+            problems += audit.check_refs(REF_FORMAT, issued, counters)
+            for case_id, orphans in by_case.items():
+                problems.append(
+                    audit.VerifyProblem(
+                        f"case #{case_id}", None, "missing_case", f"{len(orphans)} events remain of a deleted case row"
+                    )
+                )
+        return audit.VerifyReport(cases=len(cases), events=total_events, problems=problems)
+
+    # -- export ----------------------------------------------------------------------------------------------
+
+    def export(self, fmt: str, *, status: str | None = None, org: str | None = None) -> str:
+        """All matching cases with their events, as JSON (a list of cases) or CSV (one row per event)."""
+        if fmt not in EXPORT_FORMATS:
+            raise CaseInputError(f"unknown export format {fmt!r}; use csv or json")
+        cases = self.list(status=status, org=org, limit=None)
+        refs = {case.ref for case in cases}
+        with self._session(write=False) as session:
+            rows = session.execute(
+                select(CaseRow.ref, CaseEventRow)
+                .join(CaseEventRow, CaseEventRow.case_id == CaseRow.id)
+                .order_by(CaseRow.ref_year, CaseRow.ref_seq, CaseEventRow.seq)
+            )
+            trail: dict[str, builtins.list[CaseEvent]] = defaultdict(builtins.list)
+            for ref, event_row in rows:
+                if ref in refs:
+                    trail[ref].append(_event(ref, event_row))
+        if fmt == "json":
+            data = [{**case.to_dict(), "events": [e.to_dict() for e in trail[case.ref]]} for case in cases]
+            return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        return _csv(cases, trail)
+
+
+_CSV_CASE_FIELDS = ("ref", "status", "level", "org", "assignee", "sla_due_at", "created_at", "updated_at", "summary")
+_CSV_EVENT_FIELDS = ("seq", "actor", "action", "from_status", "to_status", "comment", "created_at", "prev_hash", "hash")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text_ = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    # Spreadsheets run cells that start like a formula; case text comes from outside, so defuse it.
+    if text_[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text_
+    return text_
+
+
+def _csv(cases: Sequence[Case], trail: Mapping[str, Sequence[CaseEvent]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [*_CSV_CASE_FIELDS, "requester", "facts", "reasons", *(f"event_{name}" for name in _CSV_EVENT_FIELDS)]
+    )
+    for case in cases:
+        data = case.to_dict()
+        case_cells = [_cell(data[name]) for name in _CSV_CASE_FIELDS]
+        case_cells += [_cell(data["requester"]), _cell(case.facts), _cell(case.reasons)]
+        for ev in trail.get(case.ref, ()):
+            event_data = ev.to_dict()
+            writer.writerow(case_cells + [_cell(event_data[name]) for name in _CSV_EVENT_FIELDS])
+    return out.getvalue()
+
+
+def database_url(settings: Settings) -> str:
+    """The case database URL: ASSISTANT_DATABASE_URL, or SQLite at ASSISTANT_HOME/cases.db."""
+    if settings.database_url:
+        return settings.database_url
+    return f"sqlite:///{Path(settings.home) / 'cases.db'}"
+
+
+def create_case_store(settings: Settings, *, sla_business_days: Mapping[str, int | None] | None = None) -> CaseStore:
+    """The case store the settings describe, migrated and ready."""
+    if not settings.database_url:
+        try:
+            Path(settings.home).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create ASSISTANT_HOME {settings.home}: {exc.strerror or exc}") from exc
+    return CaseStore.from_url(database_url(settings), sla_business_days=sla_business_days)
