@@ -9,7 +9,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -142,6 +142,17 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .evals.bench import main_bench
+
+    settings = Settings()
+    questions = Path(args.questions) if args.questions else Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
+    if not questions.is_file():
+        _fail(f"{questions}: question file not found (give --questions FILE)")
+    return main_bench(settings, questions, args.json)
+
+
 # -- parser ------------------------------------------------------------------------------------------------
 
 
@@ -169,12 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--json", action="store_true")
     sources.set_defaults(func=cmd_sources)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    bench = sub.add_parser("bench", help="benchmark: each figure beside its reference, measured in one run")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--questions", metavar="FILE", help="questions to time (default: evals/questions.jsonl)")
+    bench.set_defaults(func=cmd_bench)
     return parser
-
-
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

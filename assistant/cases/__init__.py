@@ -13,18 +13,52 @@ its checker), `store` (the database), `migrations` (Alembic, run at start), `err
 
 from __future__ import annotations
 
-from .audit import VerifyProblem, VerifyReport
-from .errors import (
-    CaseClosed,
-    CaseInputError,
-    CaseNotFound,
-    CaseStoreUnavailable,
-    CommentRequired,
-    InvalidTransition,
-)
-from .models import Case, CaseEvent, Requester
-from .store import CaseStore, create_case_store, database_url
-from .workflow import DEFAULT_SLA_BUSINESS_DAYS, LEVELS, STATUSES
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .audit import VerifyProblem, VerifyReport
+    from .errors import (
+        CaseClosed,
+        CaseInputError,
+        CaseNotFound,
+        CaseStoreUnavailable,
+        CommentRequired,
+        InvalidTransition,
+    )
+    from .models import Case, CaseEvent, Requester
+    from .store import CaseStore, create_case_store, database_url
+    from .workflow import DEFAULT_SLA_BUSINESS_DAYS, LEVELS, STATUSES
+
+# Names are resolved on first use, so that importing the light modules (workflow, errors) from the
+# command line does not pay for SQLAlchemy and Alembic.
+_HOMES = {
+    "VerifyProblem": "audit",
+    "VerifyReport": "audit",
+    "CaseClosed": "errors",
+    "CaseInputError": "errors",
+    "CaseNotFound": "errors",
+    "CaseStoreUnavailable": "errors",
+    "CommentRequired": "errors",
+    "InvalidTransition": "errors",
+    "Case": "models",
+    "CaseEvent": "models",
+    "Requester": "models",
+    "CaseStore": "store",
+    "create_case_store": "store",
+    "database_url": "store",
+    "DEFAULT_SLA_BUSINESS_DAYS": "workflow",
+    "LEVELS": "workflow",
+    "STATUSES": "workflow",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{home}", __name__), name)
+
 
 __all__ = [
     "DEFAULT_SLA_BUSINESS_DAYS",

@@ -190,7 +190,9 @@ def check_case(
     expected_seq, prev_hash = 1, GENESIS
     for event in events:
         if event.seq > expected_seq:
-            problems.append(VerifyProblem(ref, expected_seq, "deleted", f"{_span(expected_seq, event.seq - 1)} missing"))
+            problems.append(
+                VerifyProblem(ref, expected_seq, "deleted", f"{_span(expected_seq, event.seq - 1)} missing")
+            )
         elif event.prev_hash != prev_hash:
             problems.append(
                 VerifyProblem(
@@ -208,7 +210,9 @@ def check_case(
         problems.append(VerifyProblem(ref, last_seq + 1, "deleted", f"{_span(last_seq + 1, event_count)} missing"))
     elif event_count < last_seq:
         problems.append(
-            VerifyProblem(ref, event_count + 1, "inserted", f"events after {event_count} were added outside the application")
+            VerifyProblem(
+                ref, event_count + 1, "inserted", f"events after {event_count} were added outside the application"
+            )
         )
     elif head_hash != prev_hash:
         problems.append(VerifyProblem(ref, last_seq, "edited", "the newest event was replaced after it was written"))
@@ -233,7 +237,9 @@ def _check_row(ref: str, state: Mapping[str, Any], last: StoredEvent) -> list[Ve
     return [VerifyProblem(ref, None, "case_edited", f"the case row was changed outside the application: {detail}")]
 
 
-def check_refs(ref_format: str, issued: Mapping[int, Iterable[int]], counters: Mapping[int, int]) -> list[VerifyProblem]:
+def check_refs(
+    ref_format: str, issued: Mapping[int, Iterable[int]], counters: Mapping[int, int]
+) -> list[VerifyProblem]:
     """Gaps in the gap-free reference numbers, year by year: each names a deleted case.
 
     `issued` maps a year to the numbers present in the table; `counters` to the last number handed out.
@@ -246,5 +252,7 @@ def check_refs(ref_format: str, issued: Mapping[int, Iterable[int]], counters: M
         for seq in range(1, top + 1):
             if seq not in present:
                 ref = ref_format.format(year=year, seq=seq)
-                problems.append(VerifyProblem(ref, None, "missing_case", "this reference was issued but its case is gone"))
+                problems.append(
+                    VerifyProblem(ref, None, "missing_case", "this reference was issued but its case is gone")
+                )
     return problems

@@ -300,9 +300,8 @@ class CaseStore:
     @contextmanager
     def _session(self, *, write: bool) -> Iterator[Session]:
         try:
-            with Session(self._writer if write else self._engine, expire_on_commit=False) as session:
-                with session.begin():
-                    yield session
+            with Session(self._writer if write else self._engine, expire_on_commit=False) as session, session.begin():
+                yield session
         except OperationalError as exc:
             message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise CaseStoreUnavailable(
@@ -453,7 +452,7 @@ class CaseStore:
         return case
 
     def _next_seq(self, session: Session, year: int) -> int:
-        table = RefCounterRow.__table__
+        table = RefCounterRow.metadata.tables[RefCounterRow.__tablename__]
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -468,10 +467,7 @@ class CaseStore:
         # The UPDATE holds the counter's row lock until commit, so numbers are unique, and a rolled-back
         # create gives its number back, so they stay gap-free.
         bumped = (
-            update(table)
-            .where(table.c.year == year)
-            .values(last_seq=table.c.last_seq + 1)
-            .returning(table.c.last_seq)
+            update(table).where(table.c.year == year).values(last_seq=table.c.last_seq + 1).returning(table.c.last_seq)
         )
         return int(session.execute(bumped).scalar_one())
 
@@ -587,7 +583,9 @@ class CaseStore:
             engine = engine.execution_options(isolation_level="REPEATABLE READ")
         with Session(engine) as session, session.begin():
             cases = builtins.list(session.scalars(select(CaseRow).order_by(CaseRow.id)))
-            counters = {year: last for year, last in session.execute(select(RefCounterRow.year, RefCounterRow.last_seq))}
+            counters = {
+                year: last for year, last in session.execute(select(RefCounterRow.year, RefCounterRow.last_seq))
+            }
             by_case: dict[int, builtins.list[CaseEventRow]] = defaultdict(builtins.list)
             total_events = 0
             for event_row in session.scalars(select(CaseEventRow).order_by(CaseEventRow.case_id, CaseEventRow.seq)):

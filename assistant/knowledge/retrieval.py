@@ -15,6 +15,7 @@ import numpy as np
 from .embeddings import Embedder
 from .lexical import LexicalIndex, signature
 from .store import VectorStore
+from ..identity import INTERNAL_AUDIENCES
 from .textproc import tokens
 
 log = logging.getLogger(__name__)
@@ -58,20 +59,36 @@ def _near_duplicate(a: set[str], b: set[str]) -> bool:
     return len(a & b) / len(a | b) >= 0.8
 
 
+@dataclass(frozen=True)
+class CachedChunk:
+    """A chunk held in memory beside the lexical index: text, metadata and embedding."""
+
+    text: str
+    metadata: dict[str, Any]
+    vector: np.ndarray
+
+
 class LexicalCache:
-    """Keeps the lexical index in step with the vector store and the file on disk."""
+    """Keeps the lexical index, and an in-memory table of the chunks, in step with the vector store.
+
+    Chroma answers the nearest-neighbour query with ids and distances only; texts, metadata and the
+    embeddings of lexical-only candidates come from this table, which saves a round trip per question.
+    """
 
     def __init__(self, store: VectorStore, path: Path) -> None:
         self.store = store
         self.path = path
         self._index: LexicalIndex | None = None
+        self.chunks: dict[str, CachedChunk] = {}
         self._mtime = 0.0
         self._lock = threading.Lock()
 
     def refresh(self, force: bool = False) -> LexicalIndex:
         """Rebuild from the store when the saved index is missing or stale; save it atomically."""
         with self._lock:
-            chunks = self.store.all_chunks(with_text=True)
+            rows = self.store.scan(with_text=True, with_embeddings=True)
+            chunks = [chunk for chunk, _ in rows]
+            self.chunks = {c.id: CachedChunk(c.text, c.metadata, v) for c, v in rows}
             sig = signature((c.id, str(c.metadata.get("content_hash", ""))) for c in chunks)
             saved = None if force else LexicalIndex.load(self.path)
             if saved is not None and saved.signature == sig:
@@ -91,11 +108,7 @@ class LexicalCache:
             return self.refresh()
         mtime = self._file_mtime()
         if mtime and mtime != self._mtime:
-            with self._lock:
-                loaded = LexicalIndex.load(self.path)
-                if loaded is not None:
-                    self._index, self._mtime = loaded, mtime
-            return self._index or index
+            return self.refresh()
         return index
 
     def _file_mtime(self) -> float:
@@ -128,56 +141,60 @@ class Retriever:
         """Top-k passages after fusion and near-duplicate removal; never a chunk outside `audiences`."""
         allowed = set(audiences)
         qvec = self.embedder.embed_query(question) if query_embedding is None else query_embedding
-        dense = self.store.query(qvec, self.dense_k, sorted(allowed))
-        lexical = self.lexical.get().search(question, self.lexical_k, sorted(allowed))
+        lexical_index = self.lexical.get()
+        table = self.lexical.chunks
+        # Staff read every audience, so their query needs no filter; partners are filtered inside Chroma.
+        dense_filter = None if allowed >= set(INTERNAL_AUDIENCES) else sorted(allowed)
+        dense = self.store.nearest(qvec, self.dense_k, dense_filter)
+        lexical = lexical_index.search(question, self.lexical_k, sorted(allowed))
 
         # Stage 1: reciprocal-rank fusion gathers candidates that either view ranks well.
         fused: dict[str, float] = {}
-        for rank, hit in enumerate(dense):
-            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+        for rank, (ident, _) in enumerate(dense):
+            fused[ident] = fused.get(ident, 0.0) + 1.0 / (_RRF_K + rank + 1)
         for rank, (ident, _) in enumerate(lexical):
             fused[ident] = fused.get(ident, 0.0) + 1.0 / (_RRF_K + rank + 1)
-        by_dense = {h.id: h for h in dense}
         lex_score = dict(lexical)
         candidates = sorted(fused, key=lambda i: -fused[i])[: self.candidates]
-        missing = [i for i in candidates if i not in by_dense]
-        fetched = self.store.fetch(missing) if missing else {}
+        missing = [i for i in candidates if i not in table]
+        fetched = self.store.fetch(missing) if missing else {}  # written by another process since our snapshot
 
         # Stage 2: order candidates by meaning plus a share of their (normalised) lexical score; on the
         # team's question set this puts the right clause first more often than rank fusion alone.
         top_lex = max(lex_score.values(), default=0.0) or 1.0
         scored: list[tuple[float, str, str, dict[str, Any], float]] = []
         for ident in candidates:
-            if ident in by_dense:
-                hit = by_dense[ident]
-                text, meta, sim = hit.text, hit.metadata, hit.similarity
+            if ident in table:
+                cached = table[ident]
+                text, meta, vector = cached.text, cached.metadata, cached.vector
             elif ident in fetched:
                 stored, vector = fetched[ident]
-                text, meta, sim = stored.text, stored.metadata, float(np.dot(vector, qvec))
+                text, meta = stored.text, stored.metadata
             else:
                 continue  # in the lexical snapshot but gone from the store
-            # Defence in depth: the store already filtered, but a stale lexical snapshot must not leak.
+            # Defence in depth: the store already filtered, but a stale snapshot must never leak.
             if meta.get("audience") not in allowed:
                 continue
+            sim = float(np.dot(vector, qvec))
             final = sim + self.lexical_weight * lex_score.get(ident, 0.0) / top_lex
             scored.append((final, ident, text, meta, sim))
         scored.sort(key=lambda row: -row[0])
 
         passages: list[Passage] = []
-        kept_terms: list[set[str]] = []
+        kept_words: list[set[str]] = []
         for final, ident, text, meta, sim in scored:
             if len(passages) >= k:
                 break
-            terms = set(tokens(text))
-            if any(_near_duplicate(terms, other) for other in kept_terms):
+            words = set(text.lower().split())
+            if any(_near_duplicate(words, other) for other in kept_words):
                 continue
-            kept_terms.append(terms)
+            kept_words.append(words)
             passages.append(Passage(id=ident, text=text, metadata=meta, similarity=sim,
                                     lexical_score=lex_score.get(ident, 0.0), score=final))
         return Retrieval(
             passages=passages,
             query_embedding=qvec,
-            best_similarity=max((h.similarity for h in dense), default=0.0),
+            best_similarity=max((sim for _, sim in dense), default=0.0),
             best_lexical=max((s for _, s in lexical), default=0.0),
             query_terms=tokens(question),
         )

@@ -30,16 +30,6 @@ class StoredChunk:
     metadata: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class DenseHit:
-    """A nearest-neighbour result with its cosine similarity to the query."""
-
-    id: str
-    text: str
-    metadata: dict[str, Any]
-    similarity: float
-
-
 def _client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -76,14 +66,22 @@ class VectorStore:
 
     def all_chunks(self, with_text: bool = True) -> list[StoredChunk]:
         """Every chunk in the collection (text optional), read in pages."""
-        include = ["metadatas", "documents"] if with_text else ["metadatas"]
-        out: list[StoredChunk] = []
+        return [chunk for chunk, _ in self.scan(with_text=with_text, with_embeddings=False)]
+
+    def scan(self, with_text: bool = True, with_embeddings: bool = False) -> list[tuple[StoredChunk, Any]]:
+        """Every chunk with (optionally) its embedding, read in pages."""
+        include = ["metadatas"] + (["documents"] if with_text else []) + (["embeddings"] if with_embeddings else [])
+        out: list[tuple[StoredChunk, Any]] = []
         total = self.count()
         for offset in range(0, total, 5000):
             page = self._collection.get(include=include, limit=5000, offset=offset)
-            docs = page.get("documents") or [""] * len(page["ids"])
-            for ident, meta, doc in zip(page["ids"], page["metadatas"] or [], docs, strict=True):
-                out.append(StoredChunk(id=ident, text=doc or "", metadata=dict(meta or {})))
+            n = len(page["ids"])
+            docs = page.get("documents") if with_text else None
+            embs = page.get("embeddings") if with_embeddings else None
+            for i in range(n):
+                chunk = StoredChunk(id=page["ids"][i], text=(docs[i] if docs is not None else "") or "",
+                                    metadata=dict((page["metadatas"] or [{}] * n)[i] or {}))
+                out.append((chunk, np.asarray(embs[i], dtype=np.float32) if embs is not None else None))
         return out
 
     def upsert(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]],
@@ -102,22 +100,15 @@ class VectorStore:
         for start in range(0, len(batch), _BATCH):
             self._collection.delete(ids=batch[start : start + _BATCH])
 
-    def query(self, embedding: np.ndarray, k: int, audiences: Sequence[str]) -> list[DenseHit]:
-        """The k nearest chunks among those whose audience is in `audiences` (filtered inside Chroma)."""
+    def nearest(self, embedding: np.ndarray, k: int, audiences: Sequence[str] | None) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the k nearest chunks; `audiences` None means no filter."""
         if k <= 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[embedding],
-            n_results=k,
-            where={"audience": {"$in": list(audiences)}},
-            include=["documents", "metadatas", "distances"],
-        )
-        hits: list[DenseHit] = []
-        for ident, doc, meta, dist in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
-        ):
-            hits.append(DenseHit(id=ident, text=doc or "", metadata=dict(meta or {}), similarity=1.0 - float(dist)))
-        return hits
+        where = None if audiences is None else {"audience": {"$in": list(audiences)}}
+        result = self._collection.query(query_embeddings=[embedding], n_results=k, where=where,
+                                        include=["distances"])
+        return [(ident, 1.0 - float(dist)) for ident, dist in zip(result["ids"][0], result["distances"][0],
+                                                                   strict=True)]
 
     def fetch(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
         """Chunks and their stored embeddings by id."""

@@ -1,0 +1,233 @@
+"""`assistant cases ...`: the command-line door to the compliance case queue.
+
+    assistant cases list [--status S] [--org ORG] [--level L] [--limit N] [--json]
+    assistant cases show REF [--json]
+    assistant cases decide REF approve|reject|needs-info --by NAME --comment TEXT
+    assistant cases assign REF --to NAME [--by NAME] [--comment TEXT]
+    assistant cases close REF --by NAME [--comment TEXT]
+    assistant cases reopen REF --by NAME --comment TEXT
+    assistant cases export --format csv|json [--output FILE] [--status S] [--org ORG]
+    assistant cases verify [--json]
+
+The store comes from Settings (ASSISTANT_DATABASE_URL, or SQLite at ASSISTANT_HOME/cases.db). Refusals
+are `BadInput` errors, which the CLI's main turns into one line on stderr and exit code 2. `verify`
+exits 1 when it finds damage. Nothing heavy is imported until a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .cases.workflow import LEVELS, STATUSES
+from .errors import BadInput
+
+if TYPE_CHECKING:
+    from .cases.models import Case, CaseEvent
+    from .cases.store import CaseStore
+
+
+def _open_store() -> CaseStore:
+    from .cases.store import create_case_store
+    from .config import Settings
+
+    return create_case_store(Settings())
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+# -- handlers ------------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List cases, oldest first."""
+    with _open_store() as store:
+        cases = store.list(status=args.status, org=args.org, level=args.level, limit=args.limit)
+    if args.json:
+        _print_json([case.to_dict() for case in cases])
+        return 0
+    now = datetime.now(UTC)
+    for case in cases:
+        due = _when(case.sla_due_at) + (" OVERDUE" if case.is_overdue(now) else "")
+        print(f"{case.ref}  {case.status:10} {case.level:22} {case.org:16} due {due:26} {_one_line(case.summary, 60)}")
+    print(f"{len(cases)} case(s)")
+    return 0
+
+
+def _print_case(case: Case, events: list[CaseEvent]) -> None:
+    print(f"{case.ref}  {case.status}  level {case.level}")
+    print(f"summary:   {case.summary}")
+    r = case.requester
+    print(f"requester: {r.user_id} via {r.channel} ({r.org}); organisation {case.org}")
+    print(f"assignee:  {case.assignee or '-'}")
+    overdue = " (overdue)" if case.is_overdue(datetime.now(UTC)) else ""
+    print(f"SLA due:   {_when(case.sla_due_at)}{overdue}")
+    print(f"created:   {_when(case.created_at)}   updated: {_when(case.updated_at)}")
+    if case.reasons:
+        print("reasons:")
+        for reason in case.reasons:
+            rule = f" [{reason['rule']}]" if reason.get("rule") else ""
+            print(f"  - {reason['text']}{rule}")
+    if case.facts:
+        print("facts:")
+        for key, value in case.facts.items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            print(f"  {key}: {shown}")
+    print("audit trail:")
+    for ev in events:
+        move = f"{ev.from_status} -> {ev.to_status}" if ev.from_status else f"-> {ev.to_status}"
+        comment = f'  "{_one_line(ev.comment, 80)}"' if ev.comment else ""
+        print(f"  {ev.seq:3}  {_when(ev.created_at)}  {ev.actor}  {ev.action}  {move}{comment}")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Show one case with its audit trail."""
+    with _open_store() as store:
+        case = store.get(args.ref)
+        events = store.events(case.ref)
+    if args.json:
+        _print_json({**case.to_dict(), "events": [ev.to_dict() for ev in events]})
+    else:
+        _print_case(case, events)
+    return 0
+
+
+def _report_change(case: Case, actor: str) -> int:
+    assignee = f", assigned to {case.assignee}" if case.assignee else ""
+    print(f"{case.ref} is now {case.status}{assignee} (by {actor})")
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    """Approve, reject or ask for more information, with a comment."""
+    with _open_store() as store:
+        case = store.decide(args.ref, args.decision, actor=args.by, comment=args.comment)
+    return _report_change(case, args.by)
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    """Give a case to a reviewer."""
+    actor = args.by or getpass.getuser()
+    with _open_store() as store:
+        case = store.assign(args.ref, actor=actor, assignee=args.to, comment=args.comment)
+    return _report_change(case, actor)
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    """Close a case (a comment is needed when it was never decided)."""
+    with _open_store() as store:
+        case = store.close(args.ref, actor=args.by, comment=args.comment)
+    return _report_change(case, args.by)
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    """Send a decided or closed case back to review."""
+    with _open_store() as store:
+        case = store.reopen(args.ref, actor=args.by, comment=args.comment)
+    return _report_change(case, args.by)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export cases with their events as CSV or JSON, to stdout or a file."""
+    with _open_store() as store:
+        data = store.export(args.format, status=args.status, org=args.org)
+    if not args.output or args.output == "-":
+        print(data, end="")
+        return 0
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        # Written aside and renamed, so a reader never sees half an export.
+        partial.write_text(data, encoding="utf-8", newline="")
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every audit chain and case row; exit 1 if anything was changed behind the application."""
+    with _open_store() as store:
+        report = store.verify()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for problem in report.problems:
+            print(problem)
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+# -- parser --------------------------------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    """Add `cases` and its sub-commands to the CLI's sub-parsers (from `add_subparsers`)."""
+    cases = subparsers.add_parser("cases", help="the compliance case queue", description="The compliance case queue.")
+    sub = cases.add_subparsers(dest="cases_command", required=True, metavar="COMMAND")
+
+    list_ = sub.add_parser("list", help="list cases")
+    list_.add_argument("--status", choices=STATUSES)
+    list_.add_argument("--level", choices=LEVELS)
+    list_.add_argument("--org", help="only this organisation's cases")
+    list_.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    list_.add_argument("--json", action="store_true", help="print a JSON list of cases")
+    list_.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="show a case and its audit trail")
+    show.add_argument("ref", metavar="REF")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+
+    decide = sub.add_parser("decide", help="approve, reject or ask for more information")
+    decide.add_argument("ref", metavar="REF")
+    decide.add_argument("decision", choices=("approve", "reject", "needs-info"))
+    decide.add_argument("--by", required=True, metavar="NAME", help="who decides")
+    decide.add_argument("--comment", metavar="TEXT", help="why (required)")
+    decide.set_defaults(func=cmd_decide)
+
+    assign = sub.add_parser("assign", help="give a case to a reviewer")
+    assign.add_argument("ref", metavar="REF")
+    assign.add_argument("--to", required=True, metavar="NAME", help="the reviewer")
+    assign.add_argument("--by", metavar="NAME", help="who assigns (default: your login name)")
+    assign.add_argument("--comment", metavar="TEXT")
+    assign.set_defaults(func=cmd_assign)
+
+    close = sub.add_parser("close", help="close a case")
+    close.add_argument("ref", metavar="REF")
+    close.add_argument("--by", required=True, metavar="NAME")
+    close.add_argument("--comment", metavar="TEXT", help="required when the case was never decided")
+    close.set_defaults(func=cmd_close)
+
+    reopen = sub.add_parser("reopen", help="send a decided or closed case back to review")
+    reopen.add_argument("ref", metavar="REF")
+    reopen.add_argument("--by", required=True, metavar="NAME")
+    reopen.add_argument("--comment", metavar="TEXT", help="why (required)")
+    reopen.set_defaults(func=cmd_reopen)
+
+    export = sub.add_parser("export", help="export cases with their audit trails")
+    export.add_argument("--format", required=True, choices=("csv", "json"))
+    export.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--status", choices=STATUSES)
+    export.add_argument("--org")
+    export.set_defaults(func=cmd_export)
+
+    verify = sub.add_parser("verify", help="check the audit trail; exit 1 if it was tampered with")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=cmd_verify)

@@ -1,0 +1,1 @@
+"""Deal risk: triage signals, policy and restricted-party screening."""

@@ -1,0 +1,396 @@
+"""Name normalisation, comparison and candidate extraction for restricted-party screening.
+
+Names are compared in a folded form: case-folded, without accents, transliterated from Cyrillic and
+Greek, without punctuation and without legal-form words at either end, so that "Šarović Telekom
+d.o.o." and "SAROVIC TELEKOM LLC" become the same tokens. Similarity is rapidfuzz on those forms, with
+a guard that keeps generic words ("Security Solutions") and lone tokens ("Farhad") from matching a
+listed party on their own.
+
+Free text is cut into tokens and candidate spans (n-grams of up to six tokens inside runs of name-like
+words), which the screening back-ends compare with listed names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+MAX_SPAN_TOKENS = 6
+"""Longest candidate span, in tokens, cut from free text."""
+
+TOKEN_MATCH = 80.0
+"""Two tokens count as the same word at this rapidfuzz ratio (covers transliteration variants)."""
+
+_MIN_LONE_TOKEN_CHARS = 4
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as whitespace-separated text (easier to read and edit than a literal)."""
+    return frozenset(text.split())
+
+
+# Legal forms, folded (dots dropped). Only stripped at the edges of a name, and never the last token.
+LEGAL_SUFFIXES: frozenset[str] = _words(
+    """
+    llc ltd limited gmbh mbh ag kg kgaa ohg ug jsc ojsc pjsc cjsc ooo oao zao ao pao
+    sa sas sasu sarl sca snc fze fzco fzc fzllc doo dd as asa aps ab oy oyj bv nv spa srl sl slu
+    sau ltda lda pte inc incorporated corp corporation co company plc llp lp pty pvt bhd sdn tbk kft
+    zrt nyrt sro spol ad ead ood eood se ehf hf kk coltd pteltd
+    """
+)
+LEGAL_PREFIXES: frozenset[str] = _words("ooo oao zao ao pao pjsc ojsc cjsc jsc tov too pt")
+_MULTI_TOKEN_FORMS: tuple[tuple[str, ...], ...] = (
+    ("gmbh", "co", "kg"),
+    ("ag", "co", "kg"),
+    ("sp", "z", "oo"),
+    ("sa", "de", "cv"),
+    ("s", "de", "rl"),
+    ("co", "kg"),
+)
+_UNSPACED_LEGAL_FORMS: tuple[str, ...] = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "公司")
+
+# Words too generic to identify a party by themselves: business vocabulary in the languages of the
+# list, plus ordinary English words that happen to appear in listed names.
+COMMON_WORDS: frozenset[str] = _words(
+    """
+    a an and the of for to in on at by with from new old other
+    group holding holdings company companies international intl global general trading trade
+    services service solutions solution systems system technology technologies tech technical
+    networks network net telecom telecoms telekom telecommunications communications comm
+    analytics analytic analytik data digital security secure defence defense vision visual video
+    optics optical optic research institute center centre it logistics harbour harbor port
+    shipping dynamics aerial aviation uav drone drones advanced industries industrial industry
+    engineering consulting partners enterprises enterprise ventures capital investments
+    investment management software hardware electronics electronic media labs lab science
+    sciences scientific development export import supply supplies products project projects
+    resources energy power smart info informatics information interception intelligence
+    surveillance monitoring lantern ridge mirror fen quill hexa mark kestrel cold wind north south
+    east west first national state city bank university hospital police ministry
+    sicherheit sicherheitstechnik technik technologie systeme systemes systemy sistemas sistemi
+    optica optique optik avanzada avanzadas avanzado avanzados avancees seguridad securite
+    soluciones tecnologia telecomunicaciones bilisim bilgi teknoloji sistemleri guvenlik
+    hizmetleri ticaret sanayi nii tsentr tekhnologii svyaz kompaniya gruppa systimata dar
+    دار شركة مؤسسة مجموعة للتجارة التجارة تجارة العامة العالمية
+    """
+)
+
+_CONNECTORS: frozenset[str] = _words("de da del della di du van von der den al el bin ibn la le y of and")
+
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z", "и": "i",
+    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y",
+    "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i", "є": "ye", "ґ": "g", "ђ": "dj", "ћ": "c",
+    "џ": "dz", "љ": "lj", "њ": "nj", "ј": "j", "ѓ": "g", "ќ": "k", "ѕ": "dz",
+}  # fmt: skip
+_GREEK = {
+    "α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th", "ι": "i",
+    "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "x", "ο": "o", "π": "p", "ρ": "r", "σ": "s",
+    "ς": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "ch", "ψ": "ps", "ω": "o",
+}  # fmt: skip
+# Latin letters that NFKD does not decompose, and Arabic-script letters written two ways.
+_OTHER = {
+    "ø": "o", "đ": "d", "ł": "l", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ı": "i", "ħ": "h",
+    "ی": "ي", "ى": "ي", "ک": "ك", "ـ": "",
+}  # fmt: skip
+_TRANSLIT = str.maketrans({**_CYRILLIC, **_GREEK, **_OTHER})
+
+# A word, possibly with inner dots, apostrophes or slashes (S.A., d.o.o., O'Neil, A/S) and a final dot.
+_TOKEN_RE = re.compile(r"\w+(?:[.'’ʼ/]\w+)*\.?")
+_INNER_PUNCT_RE = re.compile(r"[.'’ʼ/_]")
+_POSSESSIVE_RE = re.compile(r"(?<=\w\w)['’ʼ]s$")
+# Characters allowed between two tokens of one name: spaces, hyphens, commas ("Gholizandi, Farhad").
+_JOINING_GAP_RE = re.compile(r"[\s\-‐‑–,&]*")
+
+
+def _is_unspaced_char(ch: str) -> bool:
+    """Scripts written without spaces between words (Han, kana, Thai, ...)."""
+    code = ord(ch)
+    return (
+        0x3040 <= code <= 0x30FF
+        or 0x3400 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x20000 <= code <= 0x2FFFF
+        or 0x0E00 <= code <= 0x0E7F
+    )
+
+
+def is_unspaced(text: str) -> bool:
+    """True when the text is written in a script without spaces between words (e.g. Chinese)."""
+    return any(_is_unspaced_char(ch) for ch in text)
+
+
+def fold(text: str) -> str:
+    """Case-fold, strip accents and transliterate Cyrillic/Greek; punctuation is left alone."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in {"Mn", "Me", "Cf"})
+    return unicodedata.normalize("NFC", kept.translate(_TRANSLIT))
+
+
+def _fold_token(raw: str) -> str:
+    without_possessive = _POSSESSIVE_RE.sub("", raw)
+    return _INNER_PUNCT_RE.sub("", fold(without_possessive))
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of a text: as written, folded, and where it sits in the (cleaned) text."""
+
+    raw: str
+    folded: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class TokenizedText:
+    """A text cleaned of invisible format characters, and its tokens (offsets into `text`)."""
+
+    text: str
+    tokens: tuple[Token, ...]
+
+
+def tokenize(text: str) -> TokenizedText:
+    """Cut a text into word tokens; hyphens separate tokens, inner dots and apostrophes do not."""
+    # Zero-width joiners (common in Persian names) are dropped so both spellings tokenise alike.
+    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch) != "Cf")
+    tokens = []
+    for match in _TOKEN_RE.finditer(cleaned):
+        folded = _fold_token(match.group())
+        if folded:
+            tokens.append(Token(match.group(), folded, match.start(), match.end()))
+    return TokenizedText(cleaned, tuple(tokens))
+
+
+@dataclass(frozen=True)
+class NormalizedName:
+    """A name reduced to comparable tokens, remembering the legal forms that were removed."""
+
+    original: str
+    tokens: tuple[str, ...]
+    removed_forms: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Folded tokens in their written order, joined by spaces."""
+        return " ".join(self.tokens)
+
+    @property
+    def key(self) -> str:
+        """Folded tokens in sorted order: equal for the same words in any order."""
+        return " ".join(sorted(self.tokens))
+
+    @property
+    def compact(self) -> str:
+        """Folded tokens without spaces: equal for "Ombre-Lune" and "Ombrelune"."""
+        return "".join(self.tokens)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing comparable is left (the name had no letters or digits)."""
+        return not self.tokens
+
+
+def _strip_legal_forms(tokens: list[Token]) -> tuple[list[str], list[str]]:
+    """Remove legal forms at both ends; return (remaining folded tokens, removed raw spellings)."""
+    folded = [t.folded for t in tokens]
+    raws = [t.raw for t in tokens]
+    head: list[str] = []
+    tail: list[str] = []
+    while len(folded) > 1 and folded[0] in LEGAL_PREFIXES:
+        head.append(raws.pop(0))
+        folded.pop(0)
+    stripped = True
+    while stripped:
+        stripped = False
+        for form in _MULTI_TOKEN_FORMS:
+            size = len(form)
+            if len(folded) > size and tuple(folded[-size:]) == form:
+                tail[:0] = raws[-size:]
+                del folded[-size:], raws[-size:]
+                stripped = True
+                break
+        if not stripped and len(folded) > 1 and folded[-1] in LEGAL_SUFFIXES:
+            tail.insert(0, raws.pop())
+            folded.pop()
+            stripped = True
+    if folded and is_unspaced(folded[-1]):
+        for suffix in _UNSPACED_LEGAL_FORMS:
+            last = folded[-1]
+            if last.endswith(suffix) and len(last) > len(suffix):
+                folded[-1] = last[: -len(suffix)]
+                tail.insert(0, suffix)
+                break
+    return folded, head + tail
+
+
+def name_from_tokens(original: str, tokens: Sequence[Token]) -> NormalizedName:
+    """Normalise a name already cut into tokens (e.g. a span of a longer text)."""
+    folded, removed = _strip_legal_forms(list(tokens))
+    return NormalizedName(original, tuple(folded), tuple(removed))
+
+
+def normalize_name(name: str) -> NormalizedName:
+    """Normalise one name: fold, drop punctuation and legal forms at the edges, keep the words.
+
+    >>> normalize_name("Šarović Telekom d.o.o.").text
+    'sarovic telekom'
+    >>> normalize_name("Talmarov, Yevgeny").key == normalize_name("Yevgeny Talmarov").key
+    True
+    """
+    return name_from_tokens(name, tokenize(name).tokens)
+
+
+def is_distinctive(token: str) -> bool:
+    """Whether a folded token can help identify a party (not generic, a legal form or a number)."""
+    if token in COMMON_WORDS or token in LEGAL_SUFFIXES or token in LEGAL_PREFIXES:
+        return False
+    if token.isdigit():
+        return False
+    return len(token) >= (3 if token.isascii() else 2)
+
+
+def can_stand_alone(name: NormalizedName) -> bool:
+    """Whether a name may be screened at all: it needs a distinctive word, and a lone word must be long.
+
+    A single short or generic word ("Vision", "Hao", "LLC") never identifies a party on its own.
+    """
+    if not any(is_distinctive(t) for t in name.tokens):
+        return False
+    if len(name.tokens) == 1:
+        token = name.tokens[0]
+        return not token.isascii() or len(token) >= _MIN_LONE_TOKEN_CHARS
+    return True
+
+
+def _covered(token: str, candidate_tokens: Sequence[str]) -> bool:
+    return any(fuzz.ratio(token, other) >= TOKEN_MATCH for other in candidate_tokens)
+
+
+def unmatched_tokens(name: NormalizedName, other: NormalizedName) -> tuple[str, ...]:
+    """Tokens of `name` without a close counterpart (same word or spelling variant) in `other`."""
+    return tuple(t for t in name.tokens if not _covered(t, other.tokens))
+
+
+def shares_identity(candidate: NormalizedName, listed: NormalizedName) -> bool:
+    """Whether the candidate keeps every distinctive word of the listed name (for partial matches).
+
+    A shortened or extended name ("Quillomarca Optica" for "Quillomarca Optica Avanzada") may only
+    drop or add generic words; a listed name made only of generic words must be present in full.
+    """
+    distinctive = [t for t in listed.tokens if is_distinctive(t)] or list(listed.tokens)
+    return all(_covered(t, candidate.tokens) for t in distinctive)
+
+
+def similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
+    """Score 0-100 for how well a candidate name matches a listed name (or alias).
+
+    The whole-name score is the best of token-sorted and space-free comparisons, so word order,
+    hyphens and spacing do not matter. Partial matches (rapidfuzz WRatio: a name inside a longer
+    one, or a shortened name) count only for candidates of several words that share the listed
+    name's identity (see `shares_identity`). A lone candidate word must be able to stand alone.
+    """
+    if candidate.is_empty or listed.is_empty:
+        return 0.0
+    if len(candidate.tokens) == 1 and not can_stand_alone(candidate):
+        return 0.0
+    whole = max(fuzz.ratio(candidate.key, listed.key), fuzz.ratio(candidate.compact, listed.compact))
+    if len(candidate.tokens) > 1 and shares_identity(candidate, listed):
+        return max(whole, fuzz.WRatio(candidate.text, listed.text))
+    return whole
+
+
+@dataclass(frozen=True)
+class NameSpan:
+    """A candidate name cut from free text: the words as written, where, and normalised."""
+
+    text: str
+    start: int
+    end: int
+    first_token: int
+    last_token: int
+    name: NormalizedName
+
+
+def _name_like(token: Token) -> bool:
+    first = token.raw[0]
+    if first.isupper():
+        return True
+    if first.isalpha() and not first.islower():
+        return True  # scripts without letter case: Arabic, Han, ...
+    return token.folded in LEGAL_SUFFIXES or token.folded in LEGAL_PREFIXES
+
+
+def _runs(tokenized: TokenizedText, require_capitals: bool) -> Iterator[tuple[int, int]]:
+    """Yield [first, last] token index pairs of runs that may hold a name."""
+    tokens = tokenized.tokens
+    run_start: int | None = None
+    for i, token in enumerate(tokens):
+        usable = not require_capitals or _name_like(token) or token.folded in _CONNECTORS
+        joined = (
+            run_start is not None
+            and _JOINING_GAP_RE.fullmatch(tokenized.text[tokens[i - 1].end : token.start]) is not None
+        )
+        if run_start is not None and not (usable and joined):
+            yield from _trimmed(tokens, run_start, i - 1, require_capitals)
+            run_start = None
+        if run_start is None and usable:
+            run_start = i
+    if run_start is not None:
+        yield from _trimmed(tokens, run_start, len(tokens) - 1, require_capitals)
+
+
+def _trimmed(tokens: Sequence[Token], first: int, last: int, require_capitals: bool) -> Iterator[tuple[int, int]]:
+    if require_capitals:
+        while first <= last and tokens[first].folded in _CONNECTORS and not _name_like(tokens[first]):
+            first += 1
+        while last >= first and tokens[last].folded in _CONNECTORS and not _name_like(tokens[last]):
+            last -= 1
+    if first <= last:
+        yield first, last
+
+
+def candidate_spans(
+    tokenized: TokenizedText,
+    *,
+    require_capitals: bool = True,
+    max_tokens: int = MAX_SPAN_TOKENS,
+    focus: Callable[[int], bool] | None = None,
+) -> Iterator[NameSpan]:
+    """Yield every n-gram of 1..max_tokens tokens inside the runs of name-like words of a text.
+
+    With `require_capitals` a run is a sequence of capitalised (or caseless-script) words, legal
+    forms and inner connectors such as "de" or "van"; without it, any words not separated by
+    punctuation other than spaces, hyphens and commas. `focus` keeps only spans holding a token
+    for which it returns True, which lets a caller with a token index skip hopeless spans.
+    """
+    tokens = tokenized.tokens
+    for first, last in _runs(tokenized, require_capitals):
+        for i in range(first, last + 1):
+            for j in range(i, min(last, i + max_tokens - 1) + 1):
+                if focus is not None and not any(focus(k) for k in range(i, j + 1)):
+                    continue
+                start, end = tokens[i].start, tokens[j].end
+                raw = tokenized.text[start:end].rstrip(".")
+                if tokens[j].folded in LEGAL_SUFFIXES:
+                    raw = tokenized.text[start:end]  # keep the dot of "S.A." or "Ltd."
+                yield NameSpan(raw, start, end, i, j, name_from_tokens(raw, tokens[i : j + 1]))
+
+
+def extract_name_spans(text: str, *, max_tokens: int = MAX_SPAN_TOKENS) -> list[NameSpan]:
+    """Candidate names in free text: n-grams of capitalised runs that can stand alone, one per normal form.
+
+    This is what a screening back-end without a local index (yente) sends as queries.
+    """
+    seen: set[str] = set()
+    spans = []
+    for span in candidate_spans(tokenize(text), max_tokens=max_tokens):
+        if span.name.key in seen or not can_stand_alone(span.name):
+            continue
+        seen.add(span.name.key)
+        spans.append(span)
+    return spans

@@ -1,0 +1,551 @@
+"""Restricted-party screening: one interface, a local-list back-end and an OpenSanctions yente back-end.
+
+    screener = create_screener(settings.corpus / "risk" / "restricted_parties.csv", settings.yente_url)
+    hits = screener.screen_text("Belgrade deal: the buyer is Sarovic Telekom")
+
+Both back-ends take structured names (`screen_names`) or free text (`screen_text`) and return one
+`PartyHit` per listed party, best score first. The local back-end loads the CSV list once, indexes
+the distinctive words of every name and alias, and compares candidate spans around those words only.
+The yente back-end extracts the same candidate spans locally and sends them to POST /match/{dataset}.
+
+A back-end that cannot screen raises (ConfigError for a bad list, ScreeningUnavailable for a yente
+failure); it never answers "no hits" for a deal it did not screen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
+
+import httpx
+from rapidfuzz import fuzz, process
+
+from assistant.errors import ConfigError
+
+from .errors import ScreeningUnavailable
+from .names import (
+    TOKEN_MATCH,
+    NormalizedName,
+    Token,
+    can_stand_alone,
+    candidate_spans,
+    extract_name_spans,
+    is_distinctive,
+    is_unspaced,
+    name_from_tokens,
+    normalize_name,
+    similarity,
+    tokenize,
+    unmatched_tokens,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 88.0
+"""Lowest score (0-100) that counts as a hit."""
+
+REQUIRED_COLUMNS = ("name", "aliases", "list", "source", "listed_on")
+ALIAS_SEPARATOR = "|"
+YENTE_MAX_BATCH = 100
+"""yente refuses more queries than this in one /match request."""
+
+_FUZZY_ANCHOR_MIN_CHARS = 4
+
+
+@dataclass(frozen=True)
+class PartyHit:
+    """A listed party that a screened name or text matches, with the evidence for the match."""
+
+    party: str
+    """The party's listed name (yente: the entity caption)."""
+    matched_alias: str
+    """The listed name or alias that matched best, as written in the list."""
+    list_name: str
+    """Which list the party is on (yente: its dataset names)."""
+    source: str
+    """Where the listing comes from (local: the CSV source column; yente: the entity URL)."""
+    listed_on: str
+    """Listing date as YYYY-MM-DD, or '' when the source does not say."""
+    score: int
+    """Match score, 0-100."""
+    explanation: str
+    """One line a person can check: what matched what, after which normalisation, with the score."""
+    candidate: str
+    """The screened name or text span as written."""
+    party_id: str
+    """Stable identifier of the party within its back-end."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with the list under the key "list"."""
+        return {
+            "party": self.party,
+            "matched_alias": self.matched_alias,
+            "list": self.list_name,
+            "source": self.source,
+            "listed_on": self.listed_on,
+            "score": self.score,
+            "explanation": self.explanation,
+            "candidate": self.candidate,
+            "party_id": self.party_id,
+        }
+
+
+@runtime_checkable
+class PartyScreener(Protocol):
+    """What triage needs from a restricted-party screening back-end."""
+
+    def screen_names(self, names: Sequence[str]) -> list[PartyHit]:
+        """Screen structured names (end user, partner, consignee, ...); one hit per party, best first."""
+        ...
+
+    def screen_text(self, text: str) -> list[PartyHit]:
+        """Screen the names found in free text; one hit per party, best first."""
+        ...
+
+    def describe(self) -> str:
+        """One line naming the back-end and its settings, for logs and answers."""
+        ...
+
+
+@dataclass(frozen=True)
+class ListedParty:
+    """One row of the restricted-party list."""
+
+    name: str
+    aliases: tuple[str, ...]
+    list_name: str
+    source: str
+    listed_on: str
+    line: int
+
+
+def _check_threshold(threshold: float) -> float:
+    if not 0 < threshold <= 100:
+        raise ConfigError(f"screening threshold must be in (0, 100], got {threshold!r}")
+    return float(threshold)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the restricted-party list ({exc.strerror or exc})") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: not UTF-8 text ({exc.reason})") from exc
+
+
+def load_restricted_parties(path: Path | str) -> list[ListedParty]:
+    """Read and validate the CSV list (name,aliases,list,source,listed_on; aliases split by '|').
+
+    Raises ConfigError naming the file, the line and the problem: unreadable file, missing header
+    column, wrong number of fields, empty name or list, a bad date, a name without letters, no rows.
+    """
+    path = Path(path)
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ConfigError(f"{path}, line 1: the file is empty; expected the header {','.join(REQUIRED_COLUMNS)}")
+        columns = [c.strip().lower() for c in header]
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise ConfigError(
+                f"{path}, line 1: header lacks column(s) {', '.join(missing)} (found: {', '.join(columns)})"
+            )
+        parties = [party for row in reader if (party := _parse_row(path, reader.line_num, columns, row))]
+    except csv.Error as exc:
+        raise ConfigError(f"{path}, line {reader.line_num}: {exc}") from exc
+    if not parties:
+        raise ConfigError(f"{path}, line 2: the list has a header but no parties")
+    return parties
+
+
+def _parse_row(path: Path, line: int, columns: list[str], row: list[str]) -> ListedParty | None:
+    if not any(field.strip() for field in row):
+        return None
+    if len(row) != len(columns):
+        raise ConfigError(
+            f"{path}, line {line}: expected {len(columns)} fields, found {len(row)} "
+            "(a comma inside a name needs double quotes)"
+        )
+    values = {column: field.strip() for column, field in zip(columns, row, strict=True)}
+    name, list_name, listed_on = values["name"], values["list"], values["listed_on"]
+    if not name:
+        raise ConfigError(f"{path}, line {line}: empty name")
+    if not list_name:
+        raise ConfigError(f"{path}, line {line}: empty list for {name!r}")
+    if listed_on:
+        try:
+            date.fromisoformat(listed_on)
+        except ValueError:
+            raise ConfigError(f"{path}, line {line}: listed_on {listed_on!r} is not a date (YYYY-MM-DD)") from None
+    aliases = tuple(a.strip() for a in values["aliases"].split(ALIAS_SEPARATOR) if a.strip())
+    for label in (name, *aliases):
+        if normalize_name(label).is_empty:
+            raise ConfigError(f"{path}, line {line}: {label!r} has no letters or digits to match on")
+    return ListedParty(name, aliases, list_name, values["source"], listed_on, line)
+
+
+@dataclass(frozen=True)
+class _ListedName:
+    party: ListedParty
+    label: str
+    is_primary: bool
+    name: NormalizedName
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    name: NormalizedName
+
+
+def _has_accents(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", text))
+
+
+def _is_latin(text: str) -> bool:
+    return all(not ch.isalpha() or ord(ch) < 0x250 for ch in text)
+
+
+def _shown_form(form: str) -> str:
+    """A legal form as written, without a sentence's full stop ("GmbH." -> "GmbH", "S.A." stays)."""
+    bare = form.rstrip(".")
+    return form if "." in bare else bare
+
+
+def _explain(candidate: NormalizedName, target: str, label: str, listed: NormalizedName, score: float) -> str:
+    """One line: what matched what, which differences were ignored, and the score."""
+    notes = []
+    if _is_latin(candidate.original) != _is_latin(label):
+        notes.append("after transliteration")
+    elif _has_accents(candidate.original) != _has_accents(label):
+        notes.append("ignoring accents")
+    if candidate.tokens != listed.tokens and candidate.key == listed.key:
+        notes.append("in another word order")
+    missing, extra = unmatched_tokens(listed, candidate), unmatched_tokens(candidate, listed)
+    if missing:
+        notes.append("without " + ", ".join(f"'{t}'" for t in missing))
+    if extra:
+        notes.append("with extra " + ", ".join(f"'{t}'" for t in extra))
+    if not (missing or extra) and candidate.key != listed.key and candidate.compact != listed.compact:
+        notes.append("with spelling differences")
+    forms = list(dict.fromkeys(_shown_form(f) for f in candidate.removed_forms + listed.removed_forms))
+    if forms:
+        quoted = ", ".join(f"'{form}'" for form in forms)
+        notes.append(f"after removing legal form{'s' if len(forms) > 1 else ''} {quoted}")
+    detail = (" " + ", ".join(notes)) if notes else ""
+    return f"'{candidate.text}' matches {target}{detail}; score {round(score)}"
+
+
+_Rank = tuple[float, int, int, bool, bool, bool]
+"""Orders competing matches of one party: score first, then how complete and literal the match is."""
+
+
+def _best_per_party(hits: Iterable[tuple[_Rank, PartyHit]]) -> list[PartyHit]:
+    best: dict[str, tuple[_Rank, PartyHit]] = {}
+    for rank, hit in hits:
+        if hit.party_id not in best or rank > best[hit.party_id][0]:
+            best[hit.party_id] = (rank, hit)
+    return sorted((hit for _, hit in best.values()), key=lambda h: (-h.score, h.party))
+
+
+class LocalListScreener:
+    """Screens against the restricted-party CSV list, in memory (the default back-end)."""
+
+    def __init__(self, csv_path: Path | str, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+        """Load and index the list; raises ConfigError if it is missing or invalid."""
+        self._path = Path(csv_path)
+        self._threshold = _check_threshold(threshold)
+        self._parties = load_restricted_parties(self._path)
+        self._names: list[_ListedName] = []
+        self._anchors: dict[str, set[int]] = {}
+        self._unspaced: list[int] = []
+        for party in self._parties:
+            for label in (party.name, *party.aliases):
+                self._add_name(_ListedName(party, label, label == party.name, normalize_name(label)))
+        self._vocabulary = sorted(self._anchors)
+        logger.debug("restricted-party list loaded", extra={"event": "screening_list_loaded", "path": str(self._path)})
+
+    def _add_name(self, listed: _ListedName) -> None:
+        index = len(self._names)
+        self._names.append(listed)
+        tokens = listed.name.tokens
+        # Distinctive words lead to the name; a name made only of generic words is reached by all of them.
+        anchors = [t for t in tokens if is_distinctive(t)] or list(tokens)
+        for token in anchors:
+            self._anchors.setdefault(token, set()).add(index)
+        if is_unspaced(listed.name.compact):
+            self._unspaced.append(index)
+
+    @property
+    def threshold(self) -> float:
+        """Lowest score that counts as a hit."""
+        return self._threshold
+
+    @property
+    def parties(self) -> tuple[ListedParty, ...]:
+        """The parties of the list, in file order."""
+        return tuple(self._parties)
+
+    def describe(self) -> str:
+        """Name the list, its size and the threshold."""
+        return (
+            f"local restricted-party list {self._path} ({len(self._parties)} parties, "
+            f"{len(self._names)} names and aliases; threshold {self._threshold:g})"
+        )
+
+    def screen_names(self, names: Sequence[str]) -> list[PartyHit]:
+        """Screen each name against every listed name and alias."""
+        if isinstance(names, str):
+            raise TypeError("screen_names takes a sequence of names, not one string")
+        lookups: dict[str, frozenset[int]] = {}
+        found = []
+        for raw in names:
+            tokens = tokenize(raw).tokens
+            candidate = _Candidate(raw.strip(), name_from_tokens(raw.strip(), tokens))
+            targets: set[int] = set()
+            for token in tokens:
+                targets |= self._lookup(token, lookups)
+            found.extend(self._score(candidate, targets))
+            found.extend(self._contained(candidate.text, candidate.name.compact))
+        return _best_per_party(found)
+
+    def screen_text(self, text: str) -> list[PartyHit]:
+        """Screen free text: compare the spans around words of listed names, whatever their case."""
+        tokenized = tokenize(text)
+        lookups: dict[str, frozenset[int]] = {}
+        anchored = [self._lookup(token, lookups) for token in tokenized.tokens]
+        found = []
+        for span in candidate_spans(tokenized, require_capitals=False, focus=lambda k: bool(anchored[k])):
+            targets = frozenset().union(*anchored[span.first_token : span.last_token + 1])
+            found.extend(self._score(_Candidate(span.text, span.name), targets))
+        for token in tokenized.tokens:
+            if is_unspaced(token.folded):
+                found.extend(self._contained(token.raw, token.folded))
+        return _best_per_party(found)
+
+    def _lookup(self, token: Token, cache: dict[str, frozenset[int]]) -> frozenset[int]:
+        """Listed names holding this word, exactly or as a close spelling variant."""
+        word = token.folded
+        if word not in cache:
+            targets = set(self._anchors.get(word, ()))
+            if len(word) >= _FUZZY_ANCHOR_MIN_CHARS:
+                for key, _, _ in process.extract(
+                    word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TOKEN_MATCH, limit=None
+                ):
+                    targets |= self._anchors[key]
+            cache[word] = frozenset(targets)
+        return cache[word]
+
+    def _score(self, candidate: _Candidate, targets: Iterable[int]) -> list[tuple[_Rank, PartyHit]]:
+        found = []
+        for index in targets:
+            listed = self._names[index]
+            score = similarity(candidate.name, listed.name)
+            if score >= self._threshold:
+                # Ties go to the fuller span, then to the listed name itself in the same word order.
+                literal = (
+                    candidate.name.tokens == listed.name.tokens,
+                    _is_latin(candidate.text) == _is_latin(listed.label),
+                    listed.is_primary,
+                )
+                rank = (score, len(candidate.name.tokens), len(candidate.name.removed_forms), *literal)
+                found.append((rank, self._hit(candidate, listed, score)))
+        return found
+
+    def _contained(self, raw: str, folded: str) -> list[tuple[_Rank, PartyHit]]:
+        """Names in scripts without spaces (Chinese, ...) match when they occur inside a word."""
+        found = []
+        for index in self._unspaced:
+            listed = self._names[index]
+            if len(listed.name.compact) >= 2 and listed.name.compact in folded:
+                candidate = _Candidate(raw, NormalizedName(raw, (listed.name.compact,)))
+                found.append(((100.0, 1, 0, True, True, listed.is_primary), self._hit(candidate, listed, 100.0)))
+        return found
+
+    def _hit(self, candidate: _Candidate, listed: _ListedName, score: float) -> PartyHit:
+        party = listed.party
+        target = party.name if listed.is_primary else f"alias '{listed.label}' of {party.name}"
+        target += f" ({party.list_name})"
+        return PartyHit(
+            party=party.name,
+            matched_alias=listed.label,
+            list_name=party.list_name,
+            source=party.source,
+            listed_on=party.listed_on,
+            score=round(score),
+            explanation=_explain(candidate.name, target, listed.label, listed.name, score),
+            candidate=candidate.text,
+            party_id=f"{self._path.name}:{party.line}",
+        )
+
+
+class YenteScreener:
+    """Screens against an OpenSanctions yente server (POST /match/{dataset})."""
+
+    def __init__(
+        self,
+        base_url: str,
+        dataset: str = "default",
+        *,
+        timeout_s: float = 10.0,
+        threshold: float = DEFAULT_THRESHOLD,
+        schema: str = "LegalEntity",
+    ) -> None:
+        """Configure the client; nothing is sent until something is screened."""
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"yente URL must start with http:// or https://, got {base_url!r}")
+        if timeout_s <= 0:
+            raise ConfigError(f"yente timeout must be positive, got {timeout_s!r}")
+        self._base_url = base_url.rstrip("/")
+        self._dataset = dataset
+        self._timeout_s = float(timeout_s)
+        self._threshold = _check_threshold(threshold)
+        self._schema = schema
+
+    @property
+    def threshold(self) -> float:
+        """Lowest score that counts as a hit."""
+        return self._threshold
+
+    def describe(self) -> str:
+        """Name the server, dataset and threshold."""
+        return (
+            f"OpenSanctions yente at {self._base_url}, dataset {self._dataset} "
+            f"(threshold {self._threshold:g}, timeout {self._timeout_s:g} s)"
+        )
+
+    def screen_names(self, names: Sequence[str]) -> list[PartyHit]:
+        """Send each name that can stand alone as one query; generic or lone short words are not sent."""
+        if isinstance(names, str):
+            raise TypeError("screen_names takes a sequence of names, not one string")
+        candidates = []
+        for raw in dict.fromkeys(n.strip() for n in names):
+            name = normalize_name(raw)
+            if can_stand_alone(name):
+                candidates.append(_Candidate(raw, name))
+        return self._match(candidates)
+
+    def screen_text(self, text: str) -> list[PartyHit]:
+        """Extract candidate name spans locally and send them as queries."""
+        return self._match([_Candidate(span.text, span.name) for span in extract_name_spans(text)])
+
+    def _match(self, candidates: Sequence[_Candidate]) -> list[PartyHit]:
+        found = []
+        for offset in range(0, len(candidates), YENTE_MAX_BATCH):
+            batch = candidates[offset : offset + YENTE_MAX_BATCH]
+            queries = {
+                f"q{i}": {"schema": self._schema, "properties": {"name": [candidate.text]}}
+                for i, candidate in enumerate(batch)
+            }
+            responses = self._post({"queries": queries})
+            for i, candidate in enumerate(batch):
+                response = responses.get(f"q{i}")
+                if not isinstance(response, dict) or not isinstance(response.get("results"), list):
+                    raise self._unavailable(f"its answer has no results for query q{i}")
+                for result in response["results"]:
+                    hit = self._to_hit(candidate, result)
+                    if hit is not None:
+                        found.append(((float(hit.score), 0, 0, False, False, False), hit))
+        return _best_per_party(found)
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self._base_url}/match/{quote(self._dataset, safe='')}"
+        logger.debug(
+            "yente match request",
+            extra={"event": "yente_match", "dataset": self._dataset, "queries": len(body["queries"])},
+        )
+        try:
+            with httpx.Client(timeout=self._timeout_s) as client:
+                response = client.post(url, json=body, params={"threshold": self._threshold / 100})
+        except httpx.TimeoutException as exc:
+            raise self._unavailable(f"it did not answer within {self._timeout_s:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise self._unavailable(f"it cannot be reached ({type(exc).__name__}: {exc})") from exc
+        if response.status_code != 200:
+            detail = response.text.strip().replace("\n", " ")[:200]
+            raise self._unavailable(f"it answered HTTP {response.status_code} ({detail})")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise self._unavailable("its answer is not JSON") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("responses"), dict):
+            raise self._unavailable("its answer has no 'responses' object")
+        responses: dict[str, Any] = data["responses"]
+        return responses
+
+    def _unavailable(self, problem: str) -> ScreeningUnavailable:
+        return ScreeningUnavailable(
+            f"restricted-party screening via yente at {self._base_url} (dataset {self._dataset}) failed: "
+            f"{problem}; the names were not screened"
+        )
+
+    def _to_hit(self, candidate: _Candidate, result: Any) -> PartyHit | None:
+        try:
+            entity_id, caption, raw_score = str(result["id"]), str(result["caption"]), float(result["score"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._unavailable(f"a result lacks a valid id, caption or score ({exc})") from exc
+        score = raw_score * 100
+        if score < self._threshold:
+            return None
+        properties = result.get("properties") or {}
+        labels = [caption] + [
+            value
+            for prop in ("name", "alias", "weakAlias", "previousName")
+            for value in properties.get(prop, [])
+            if isinstance(value, str)
+        ]
+        ranked = [(similarity(candidate.name, normalize_name(label)), label) for label in dict.fromkeys(labels)]
+        local_score, label = max(ranked, key=lambda pair: pair[0])
+        if len(candidate.name.tokens) == 1 and local_score < self._threshold:
+            return None  # a lone word must equal a whole name of the entity, as with the local list
+        datasets = [str(d) for d in result.get("datasets") or []]
+        list_name = ", ".join(datasets) or self._dataset
+        target = caption if label == caption else f"alias '{label}' of {caption}"
+        target += f" ({list_name}) according to yente"
+        return PartyHit(
+            party=caption,
+            matched_alias=label,
+            list_name=list_name,
+            source=f"{self._base_url}/entities/{entity_id}",
+            listed_on=_listing_date(result, properties),
+            score=round(score),
+            explanation=_explain(candidate.name, target, label, normalize_name(label), score),
+            candidate=candidate.text,
+            party_id=entity_id,
+        )
+
+
+def _listing_date(result: dict[str, Any], properties: dict[str, Any]) -> str:
+    for prop in ("listingDate", "createdAt", "startDate"):
+        values = [v for v in properties.get(prop, []) if isinstance(v, str)]
+        if values:
+            return min(values)[:10]
+    first_seen = result.get("first_seen")
+    return first_seen[:10] if isinstance(first_seen, str) else ""
+
+
+def create_screener(
+    csv_path: Path | str,
+    yente_url: str = "",
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    yente_dataset: str = "default",
+    timeout_s: float = 10.0,
+) -> PartyScreener:
+    """The configured back-end: yente when a URL is set (ASSISTANT_YENTE_URL), else the local list."""
+    if yente_url.strip():
+        return YenteScreener(yente_url.strip(), yente_dataset, timeout_s=timeout_s, threshold=threshold)
+    return LocalListScreener(csv_path, threshold=threshold)
