@@ -52,10 +52,13 @@ def _print_answer(answer: Any) -> None:
 
 
 def _read_batch(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    if path == "-":
+        handle: Any = sys.stdin
+    else:
+        try:
+            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with-block below
+        except OSError as exc:
+            _fail(f"cannot read {path}: {exc.strerror or exc}")
     with handle:
         try:
             for lineno, line in enumerate(handle, 1):
@@ -147,7 +150,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .evals.bench import main_bench
 
     settings = Settings()
-    questions = Path(args.questions) if args.questions else Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
+    questions = (
+        Path(args.questions) if args.questions else Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
+    )
     if not questions.is_file():
         _fail(f"{questions}: question file not found (give --questions FILE)")
     return main_bench(settings, questions, args.json)
@@ -170,8 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = sub.add_parser("ingest", help="index files and folders (Markdown, PDF, HTML, DOCX, text)")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
-    ingest.add_argument("--audience", choices=("public", "partner", "internal"), default="internal",
-                        help="audience of documents without front matter (default: internal)")
+    ingest.add_argument(
+        "--audience",
+        choices=("public", "partner", "internal"),
+        default="internal",
+        help="audience of documents without front matter (default: internal)",
+    )
     ingest.add_argument("--json", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
 

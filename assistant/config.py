@@ -35,9 +35,7 @@ def shipped_model_path() -> str:
 class Settings(BaseSettings):
     """All configuration of the assistant. Environment variables win over .env entries."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True)
 
     home: Path = Field(default_factory=default_home)
     corpus: Path = Field(default_factory=default_corpus)

@@ -18,7 +18,7 @@ from .config import MAX_QUESTION_CHARS, Settings
 from .errors import QuestionError
 from .identity import User
 from .knowledge.embeddings import Embedder
-from .knowledge.ingest import IngestReport, Ingestor
+from .knowledge.ingest import Ingestor, IngestReport
 from .knowledge.retrieval import LexicalCache, Retriever
 from .knowledge.store import VectorStore
 
@@ -99,12 +99,20 @@ class AssistantService:
                 continue
             doc_id = str(meta.get("doc_id"))
             counts[doc_id] = counts.get(doc_id, 0) + 1
-            docs.setdefault(doc_id, SourceInfo(
-                doc_id=doc_id, title=str(meta.get("title", "")), source_type=str(meta.get("source_type", "")),
-                audience=str(meta.get("audience", "")), version=str(meta.get("version", "")),
-                effective_date=str(meta.get("effective_date", "")), url=str(meta.get("url", "")),
-                chunks=0, source_path=str(meta.get("source_path", "")),
-            ))
+            docs.setdefault(
+                doc_id,
+                SourceInfo(
+                    doc_id=doc_id,
+                    title=str(meta.get("title", "")),
+                    source_type=str(meta.get("source_type", "")),
+                    audience=str(meta.get("audience", "")),
+                    version=str(meta.get("version", "")),
+                    effective_date=str(meta.get("effective_date", "")),
+                    url=str(meta.get("url", "")),
+                    chunks=0,
+                    source_path=str(meta.get("source_path", "")),
+                ),
+            )
         return sorted(
             (SourceInfo(**{**d.__dict__, "chunks": counts[k]}) for k, d in docs.items()),
             key=lambda s: (s.source_type, s.doc_id),

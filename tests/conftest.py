@@ -63,7 +63,9 @@ def corpus_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder)
     return svc
 
 
-def run_cli(*args: str, home: Path, input_text: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, home: Path, input_text: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m assistant ...` in a subprocess with the network blocked off loopback."""
     env = {
         **os.environ,

@@ -47,8 +47,7 @@ def test_locator_points_at_the_principle(corpus_service: AssistantService) -> No
 
 
 def test_next_steps_come_from_the_guidance(corpus_service: AssistantService) -> None:
-    answer = corpus_service.ask("What facts should a partner include when it escalates a deal to the vendor?",
-                                PARTNER)
+    answer = corpus_service.ask("What facts should a partner include when it escalates a deal to the vendor?", PARTNER)
     assert answer.next_steps, answer.answer
     assert "Next steps:" in answer.answer
 
@@ -56,24 +55,33 @@ def test_next_steps_come_from_the_guidance(corpus_service: AssistantService) -> 
 @pytest.mark.parametrize("audience", ["internal", "partner"])
 def test_off_topic_and_manipulative_questions_are_refused(corpus_service: AssistantService, audience: str) -> None:
     user = User.for_audience(audience)
-    answered = [item["id"] for item in load_jsonl(EVALS / "offtopic.jsonl")
-                if not corpus_service.ask(item["question"], user).refused]
+    answered = [
+        item["id"]
+        for item in load_jsonl(EVALS / "offtopic.jsonl")
+        if not corpus_service.ask(item["question"], user).refused
+    ]
     assert answered == []
 
 
 def test_in_scope_questions_are_not_refused(corpus_service: AssistantService) -> None:
-    refused = [item["id"] for item in load_jsonl(EVALS / "questions.jsonl")
-               if corpus_service.ask(item["question"], User.for_audience(item.get("audience", "internal"))).refused]
+    refused = [
+        item["id"]
+        for item in load_jsonl(EVALS / "questions.jsonl")
+        if corpus_service.ask(item["question"], User.for_audience(item.get("audience", "internal"))).refused
+    ]
     assert len(refused) <= 2, refused
 
 
 def test_partner_never_receives_internal_text(corpus_service: AssistantService) -> None:
-    internal_ids = {c.id for c in corpus_service.store.all_chunks(with_text=False)
-                    if c.metadata.get("audience") == "internal"}
+    internal_ids = {
+        c.id for c in corpus_service.store.all_chunks(with_text=False) if c.metadata.get("audience") == "internal"
+    }
     assert internal_ids, "the corpus must hold internal documents for this test to mean anything"
     questions = [item["question"] for item in load_jsonl(EVALS / "questions.jsonl")]
-    questions += ["What is the internal service level for escalated deals?",
-                  "Show the deal risk assessment standard rules for P3 products"]
+    questions += [
+        "What is the internal service level for escalated deals?",
+        "Show the deal risk assessment standard rules for P3 products",
+    ]
     for question in questions:
         retrieval = corpus_service.retriever.retrieve(question, PARTNER.audiences, k=10)
         assert not {p.id for p in retrieval.passages} & internal_ids, question

@@ -14,7 +14,8 @@ def test_ask_indexes_on_first_use_and_prints_json(cli_home: Path) -> None:
     data = json.loads(result.stdout)
     assert set(data) >= {"question", "answer", "refused", "citations", "elapsed_ms", "risk", "case_ref"}
     assert data["citations"] and {"n", "doc_id", "title", "locator", "source_type", "audience", "url", "quote"} <= set(
-        data["citations"][0])
+        data["citations"][0]
+    )
     assert "Traceback" not in result.stderr
 
     text = run_cli("ask", "--audience", "partner", "Which red flags matter in a camera deal?", home=cli_home)
@@ -27,8 +28,10 @@ def test_ask_indexes_on_first_use_and_prints_json(cli_home: Path) -> None:
 def test_batch_answers_one_line_per_question(cli_home: Path, tmp_path: Path) -> None:
     batch = tmp_path / "q.jsonl"
     batch.write_text(
-        json.dumps({"id": "a", "question": "What is UNGP Principle 17 about?"}) + "\n"
-        + json.dumps({"id": "b", "question": "Best lasagne recipe?", "audience": "partner"}) + "\n",
+        json.dumps({"id": "a", "question": "What is UNGP Principle 17 about?"})
+        + "\n"
+        + json.dumps({"id": "b", "question": "Best lasagne recipe?", "audience": "partner"})
+        + "\n",
         encoding="utf-8",
     )
     result = run_cli("ask", "--batch", str(batch), "--json", home=cli_home)

@@ -37,8 +37,12 @@ Keep the end-user statement on file for five years.
 def write(folder: Path, name: str, audience: str = "partner", **fields: str) -> Path:
     path = folder / name
     stem = name.split(".")[0]
-    path.write_text(DOC.format(id=stem, title=fields.get("title", stem.title()), audience=audience,
-                               cite=fields.get("cite", stem.upper())), encoding="utf-8")
+    path.write_text(
+        DOC.format(
+            id=stem, title=fields.get("title", stem.title()), audience=audience, cite=fields.get("cite", stem.upper())
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -113,7 +117,9 @@ def test_interrupted_ingest_can_be_rerun(tmp_path: Path, cli_home: Path) -> None
 
     env_proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", "ingest", str(corpus)],
-        env={**_env(cli_home)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**_env(cli_home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     # Kill it while it writes: as soon as the store file starts growing (embedding is done by then).
     store_file = cli_home / "chroma" / "chroma.sqlite3"
@@ -145,8 +151,7 @@ def _counts(sources_json: str) -> dict[str, int]:
 def _env(home: Path) -> dict[str, str]:
     import os
 
-    return {**os.environ, "ASSISTANT_HOME": str(home),
-            "PYTHONPATH": str(Path(__file__).resolve().parent / "netblock")}
+    return {**os.environ, "ASSISTANT_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parent / "netblock")}
 
 
 def _staff():

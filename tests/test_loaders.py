@@ -25,12 +25,20 @@ def make_pdf(path: Path) -> Path:
     pdf.set_font("Helvetica", size=11)
     pdf.set_title("Guiding Principles Reprint")
     pages = [
-        ("Principle 16", "Companies should express their commitment through a policy statement approved at the "
-         "most senior level of the business enterprise."),
-        ("Principle 17", "In order to identify, prevent, mitigate and account for how they address impacts, "
-         "enterprises should carry out human rights due diligence across their value chain."),
-        ("4.2 End-user disclosure", "Partners must name the end user and the end use before a surveillance "
-         "capable product is quoted."),
+        (
+            "Principle 16",
+            "Companies should express their commitment through a policy statement approved at the "
+            "most senior level of the business enterprise.",
+        ),
+        (
+            "Principle 17",
+            "In order to identify, prevent, mitigate and account for how they address impacts, "
+            "enterprises should carry out human rights due diligence across their value chain.",
+        ),
+        (
+            "4.2 End-user disclosure",
+            "Partners must name the end user and the end use before a surveillance capable product is quoted.",
+        ),
     ]
     for heading, body in pages:
         pdf.add_page()
@@ -79,7 +87,7 @@ def test_markdown_without_front_matter_gets_default_audience(tmp_path: Path) -> 
 
 
 def test_pdf_pages_and_principle_numbers(tmp_path: Path) -> None:
-    parsed, chunks = _load(make_pdf(tmp_path / "reprint.pdf"))
+    _, chunks = _load(make_pdf(tmp_path / "reprint.pdf"))
     by_locator = {c.locator: c for c in chunks}
     assert "Guiding Principles Reprint Principle 17, p. 2" in by_locator
     assert "due diligence" in by_locator["Guiding Principles Reprint Principle 17, p. 2"].text
@@ -117,8 +125,11 @@ def test_docx_heading_styles(tmp_path: Path) -> None:
 
 def test_plain_text_numbered_clauses(tmp_path: Path) -> None:
     path = tmp_path / "terms.txt"
-    path.write_text("Reseller terms\n\n2.1 Resellers must screen every customer against sanctions lists.\n\n"
-                    "2.2 Resellers must keep records for five years.\n", encoding="utf-8")
+    path.write_text(
+        "Reseller terms\n\n2.1 Resellers must screen every customer against sanctions lists.\n\n"
+        "2.2 Resellers must keep records for five years.\n",
+        encoding="utf-8",
+    )
     _, chunks = _load(path)
     assert [c.locator.split(" ")[-1] for c in chunks[-2:]] == ["2.1", "2.2"]
 

@@ -76,24 +76,33 @@ def run_bench(settings: Settings, questions_file: Path, rounds: int = 3) -> list
         ingest_s = time.perf_counter() - started
         texts = [c.text for c in service.store.all_chunks()]
         metas = {c.id: c.metadata for c in service.store.all_chunks(with_text=False)}
-        embed_texts = [f"{m.get('locator')}. {m.get('title')} › {m.get('heading_path')}\n{t}"
-                       for t, m in zip(texts, metas.values(), strict=False)]
+        embed_texts = [
+            f"{m.get('locator')}. {m.get('title')} › {m.get('heading_path')}\n{t}"
+            for t, m in zip(texts, metas.values(), strict=False)
+        ]
         encode_times = []
         for _ in range(rounds):
             t0 = time.perf_counter()
             embedder.embed_documents(embed_texts)
             encode_times.append(time.perf_counter() - t0)
         encode_s = statistics.median(encode_times)
-        figures.append(Figure(f"ingest shipped corpus ({report.chunks_added} chunks)", ingest_s, "s",
-                              "raw encode of the same chunks", encode_s, 1.3))
+        figures.append(
+            Figure(
+                f"ingest shipped corpus ({report.chunks_added} chunks)",
+                ingest_s,
+                "s",
+                "raw encode of the same chunks",
+                encode_s,
+                1.3,
+            )
+        )
 
         reingest = []
         for _ in range(rounds):
             t0 = time.perf_counter()
             service.ingest([settings.corpus])
             reingest.append(time.perf_counter() - t0)
-        figures.append(Figure("re-ingest unchanged corpus", statistics.median(reingest), "s",
-                              "target", 1.0, 1.0))
+        figures.append(Figure("re-ingest unchanged corpus", statistics.median(reingest), "s", "target", 1.0, 1.0))
 
         questions = [item["question"] for item in load_jsonl(questions_file)]
         user = User.for_audience("internal")
@@ -112,27 +121,48 @@ def run_bench(settings: Settings, questions_file: Path, rounds: int = 3) -> list
                 service.ask(q, user)
                 ask_ms.append((time.perf_counter() - t0) * 1000)
         embed_p50 = statistics.median(embed_ms)
-        figures.append(Figure("warm ask p50", statistics.median(ask_ms), "ms",
-                              "raw query embedding p50", embed_p50, 2.0))
-        figures.append(Figure("warm ask p95", _p(ask_ms, 0.95), "ms",
-                              "raw query embedding p95", _p(embed_ms, 0.95), None))
+        figures.append(
+            Figure("warm ask p50", statistics.median(ask_ms), "ms", "raw query embedding p50", embed_p50, 2.0)
+        )
+        figures.append(
+            Figure("warm ask p95", _p(ask_ms, 0.95), "ms", "raw query embedding p95", _p(embed_ms, 0.95), None)
+        )
 
         env = {**os.environ, "ASSISTANT_HOME": tmp}
-        cold = subprocess.run([sys.executable, "-m", "assistant", "ask", "--json", questions[0]],
-                              capture_output=True, env=env, check=False)
+        cold = subprocess.run(
+            [sys.executable, "-m", "assistant", "ask", "--json", questions[0]],
+            capture_output=True,
+            env=env,
+            check=False,
+        )
         t0 = time.perf_counter()
-        cold = subprocess.run([sys.executable, "-m", "assistant", "ask", "--json", questions[0]],
-                              capture_output=True, env=env, check=False)
+        cold = subprocess.run(
+            [sys.executable, "-m", "assistant", "ask", "--json", questions[0]],
+            capture_output=True,
+            env=env,
+            check=False,
+        )
         cold_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c",
-                        "from sentence_transformers import SentenceTransformer as S; import sys;"
-                        "S(sys.argv[1], device='cpu').encode(['warm'])", settings.embedding_model],
-                       capture_output=True, env={**env, "HF_HUB_OFFLINE": "1"}, check=False)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from sentence_transformers import SentenceTransformer as S; import sys;"
+                "S(sys.argv[1], device='cpu').encode(['warm'])",
+                settings.embedding_model,
+            ],
+            capture_output=True,
+            env={**env, "HF_HUB_OFFLINE": "1"},
+            check=False,
+        )
         load_s = time.perf_counter() - t0
         if cold.returncode == 0:
-            figures.append(Figure("cold start (process, first answer)", cold_s, "s",
-                                  "process that only loads the model", load_s, None))
+            figures.append(
+                Figure(
+                    "cold start (process, first answer)", cold_s, "s", "process that only loads the model", load_s, None
+                )
+            )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures.append(Figure("peak memory (this benchmark process)", peak_mib, "MiB"))
     return figures
@@ -154,8 +184,12 @@ def render(figures: list[Figure]) -> str:
 def main_bench(settings: Settings, questions_file: Path, as_json: bool) -> int:
     figures = run_bench(settings, questions_file)
     if as_json:
-        print(json.dumps({"machine": machine(), "figures": [asdict(f) | {"ratio": f.ratio, "ok": f.ok}
-                                                             for f in figures]}, indent=2))
+        print(
+            json.dumps(
+                {"machine": machine(), "figures": [asdict(f) | {"ratio": f.ratio, "ok": f.ok} for f in figures]},
+                indent=2,
+            )
+        )
     else:
         print(f"machine: {machine()}\n")
         print(render(figures))

@@ -50,8 +50,10 @@ class RetrievalScores:
 
 def locator_documents(service: AssistantService) -> dict[str, str]:
     """Which document each indexed locator belongs to."""
-    return {str(c.metadata.get("locator", "")): str(c.metadata.get("doc_id", ""))
-            for c in service.store.all_chunks(with_text=False)}
+    return {
+        str(c.metadata.get("locator", "")): str(c.metadata.get("doc_id", ""))
+        for c in service.store.all_chunks(with_text=False)
+    }
 
 
 def score_retrieval(service: AssistantService, items: Iterable[dict[str, Any]], k: int = 10) -> RetrievalScores:

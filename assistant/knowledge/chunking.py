@@ -72,8 +72,9 @@ def chunk_document(parsed: ParsedDocument, file_hash: str) -> list[Chunk]:
         ident = hashlib.sha1(f"{key}#{occurrence}".encode()).hexdigest()[:12]
         chunk_id = f"{info.id}::{ident}"
         content_hash = hashlib.sha256(
-            json.dumps([text, locator, list(section.path), info.__dict__ | {"source_path": ""}], sort_keys=True)
-            .encode()
+            json.dumps(
+                [text, locator, list(section.path), info.__dict__ | {"source_path": ""}], sort_keys=True
+            ).encode()
         ).hexdigest()[:16]
         chunks.append(
             Chunk(

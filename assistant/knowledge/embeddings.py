@@ -90,7 +90,5 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embedding of one query, shape (dim,), float32, unit length."""
-        vector = self.model().encode(
-            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        vector = self.model().encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vector[0], dtype=np.float32)

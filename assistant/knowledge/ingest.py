@@ -151,12 +151,15 @@ class Ingestor:
                 old = {**existing.pop(other, {}), **old}
             plans.append((source, chunks, old))
 
-        to_embed = [c for _, chunks, old in plans for c in chunks
-                    if old.get(c.id, {}).get("content_hash") != c.content_hash]
-        vectors = self._embed([c.embed_text for c in to_embed], progress and sys.stderr.isatty() and len(to_embed) >= 256)
+        to_embed = [
+            c for _, chunks, old in plans for c in chunks if old.get(c.id, {}).get("content_hash") != c.content_hash
+        ]
+        vectors = self._embed(
+            [c.embed_text for c in to_embed], progress and sys.stderr.isatty() and len(to_embed) >= 256
+        )
         vector_of = {c.id: vectors[i] for i, c in enumerate(to_embed)}
         written: set[str] = set()
-        for source, chunks, old in plans:
+        for _source, chunks, old in plans:
             self._write_file(chunks, old, vector_of, report)
             written.update(c.id for c in chunks)
             report.files_changed += 1
@@ -184,8 +187,9 @@ class Ingestor:
             return []
         return self.embedder.embed_documents(texts, show_progress=show)
 
-    def _write_file(self, chunks: list[Chunk], old: dict[str, dict[str, Any]], vector_of: dict[str, Any],
-                    report: IngestReport) -> None:
+    def _write_file(
+        self, chunks: list[Chunk], old: dict[str, dict[str, Any]], vector_of: dict[str, Any], report: IngestReport
+    ) -> None:
         changed = [c for c in chunks if c.id in vector_of]
         same = [c for c in chunks if c.id not in vector_of]
         # Order matters for crash safety: new content first, then bookkeeping, then removals. A run cut

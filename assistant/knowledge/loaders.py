@@ -172,7 +172,7 @@ def _plain_lines_to_elements(lines: list[str], page: int | None, elements: list[
             if len(line) <= 100 and not line.endswith("."):
                 elements.append(Element(text=line, level=2, page=page))
             else:  # a numbered clause that runs on: the number heads it, the sentence is its body
-                elements.append(Element(text=line.split(" ", 1)[0].rstrip(".") , level=2, page=page))
+                elements.append(Element(text=line.split(" ", 1)[0].rstrip("."), level=2, page=page))
                 para.append(line)
             continue
         if para and para[-1].endswith("-") and line[:1].islower():

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ..identity import INTERNAL_AUDIENCES
 from .embeddings import Embedder
 from .lexical import LexicalIndex, signature
 from .store import VectorStore
-from ..identity import INTERNAL_AUDIENCES
 from .textproc import tokens
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,10 @@ class LexicalCache:
             if saved is not None and saved.signature == sig:
                 self._index = saved
             else:
-                entries = [(c.id, _lexical_text(c.text, c.metadata), str(c.metadata.get("audience", "internal")))
-                           for c in chunks]
+                entries = [
+                    (c.id, _lexical_text(c.text, c.metadata), str(c.metadata.get("audience", "internal")))
+                    for c in chunks
+                ]
                 self._index = LexicalIndex.build(entries, sig)
                 self._index.save(self.path)
             self._mtime = self._file_mtime()
@@ -125,9 +127,16 @@ def _lexical_text(text: str, metadata: dict[str, Any]) -> str:
 class Retriever:
     """Finds the passages that best answer a question, within the audiences a user may read."""
 
-    def __init__(self, store: VectorStore, lexical: LexicalCache, embedder: Embedder,
-                 dense_k: int = 30, lexical_k: int = 30, lexical_weight: float = 0.35,
-                 candidates: int = 40) -> None:
+    def __init__(
+        self,
+        store: VectorStore,
+        lexical: LexicalCache,
+        embedder: Embedder,
+        dense_k: int = 30,
+        lexical_k: int = 30,
+        lexical_weight: float = 0.35,
+        candidates: int = 40,
+    ) -> None:
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
@@ -136,8 +145,9 @@ class Retriever:
         self.lexical_weight = lexical_weight
         self.candidates = candidates
 
-    def retrieve(self, question: str, audiences: Sequence[str], k: int = 8,
-                 query_embedding: np.ndarray | None = None) -> Retrieval:
+    def retrieve(
+        self, question: str, audiences: Sequence[str], k: int = 8, query_embedding: np.ndarray | None = None
+    ) -> Retrieval:
         """Top-k passages after fusion and near-duplicate removal; never a chunk outside `audiences`."""
         allowed = set(audiences)
         qvec = self.embedder.embed_query(question) if query_embedding is None else query_embedding
@@ -189,8 +199,16 @@ class Retriever:
             if any(_near_duplicate(words, other) for other in kept_words):
                 continue
             kept_words.append(words)
-            passages.append(Passage(id=ident, text=text, metadata=meta, similarity=sim,
-                                    lexical_score=lex_score.get(ident, 0.0), score=final))
+            passages.append(
+                Passage(
+                    id=ident,
+                    text=text,
+                    metadata=meta,
+                    similarity=sim,
+                    lexical_score=lex_score.get(ident, 0.0),
+                    score=final,
+                )
+            )
         return Retrieval(
             passages=passages,
             query_embedding=qvec,

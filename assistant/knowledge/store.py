@@ -79,13 +79,17 @@ class VectorStore:
             docs = page.get("documents") if with_text else None
             embs = page.get("embeddings") if with_embeddings else None
             for i in range(n):
-                chunk = StoredChunk(id=page["ids"][i], text=(docs[i] if docs is not None else "") or "",
-                                    metadata=dict((page["metadatas"] or [{}] * n)[i] or {}))
+                chunk = StoredChunk(
+                    id=page["ids"][i],
+                    text=(docs[i] if docs is not None else "") or "",
+                    metadata=dict((page["metadatas"] or [{}] * n)[i] or {}),
+                )
                 out.append((chunk, np.asarray(embs[i], dtype=np.float32) if embs is not None else None))
         return out
 
-    def upsert(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]],
-               embeddings: np.ndarray) -> None:
+    def upsert(
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], embeddings: np.ndarray
+    ) -> None:
         for start in range(0, len(ids), _BATCH):
             end = start + _BATCH
             self._collection.upsert(
@@ -105,10 +109,10 @@ class VectorStore:
         if k <= 0:
             return []
         where = None if audiences is None else {"audience": {"$in": list(audiences)}}
-        result = self._collection.query(query_embeddings=[embedding], n_results=k, where=where,
-                                        include=["distances"])
-        return [(ident, 1.0 - float(dist)) for ident, dist in zip(result["ids"][0], result["distances"][0],
-                                                                   strict=True)]
+        result = self._collection.query(query_embeddings=[embedding], n_results=k, where=where, include=["distances"])
+        return [
+            (ident, 1.0 - float(dist)) for ident, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
 
     def fetch(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
         """Chunks and their stored embeddings by id."""
@@ -116,14 +120,18 @@ class VectorStore:
             return {}
         got = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         out: dict[str, tuple[StoredChunk, np.ndarray]] = {}
-        for ident, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
-                                         strict=True):
-            out[ident] = (StoredChunk(id=ident, text=doc or "", metadata=dict(meta or {})),
-                          np.asarray(emb, dtype=np.float32))
+        for ident, doc, meta, emb in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        ):
+            out[ident] = (
+                StoredChunk(id=ident, text=doc or "", metadata=dict(meta or {})),
+                np.asarray(emb, dtype=np.float32),
+            )
         return out
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
         """Rewrite metadata only (the text and its embedding are unchanged)."""
         for start in range(0, len(ids), _BATCH):
-            self._collection.update(ids=list(ids[start : start + _BATCH]),
-                                    metadatas=list(metadatas[start : start + _BATCH]))
+            self._collection.update(
+                ids=list(ids[start : start + _BATCH]), metadatas=list(metadatas[start : start + _BATCH])
+            )
