@@ -136,7 +136,10 @@ def _process_worker(url: str, n: int, start, out) -> None:
 
 def test_fifty_processes_create_one_case_per_idempotency_key_on_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cases.db'}"
-    ctx = multiprocessing.get_context("fork")
+    # Children fork from a clean server process (never from this one, which may hold threads and
+    # connections), with SQLAlchemy and this module imported once beforehand.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["assistant.cases.store", __name__])
     start = ctx.Barrier(WORKERS, timeout=90)
     out = ctx.Queue()
     processes = [ctx.Process(target=_process_worker, args=(url, n, start, out)) for n in range(WORKERS)]

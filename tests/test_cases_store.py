@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import uuid
@@ -154,7 +155,7 @@ def test_full_life_cycle_is_recorded_in_a_verifiable_chain(store: CaseStore) -> 
     assert events[2].comment == "Need the end-user statement."
     assert events[1].payload["assignee"] == "carol"
     assert events[0].prev_hash == "0" * 64
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
     report = store.verify()
     assert report.ok, report.problems
     assert (report.cases, report.events) == (1, 7)

@@ -13,9 +13,9 @@ and the case row keeps `event_count` and `head_hash`, so `verify` can tell:
 - case_edited: the case row (status, level, owner, summary, facts, ...) differs from what its trail says;
 - missing_case: a gap in the gap-free reference numbers, or events whose case row has gone.
 
-Limits: anyone able to write the database and recompute SHA-256 can rewrite a whole chain consistently.
-The chain makes quiet edits visible; it is not a signature. Public holidays, clocks and retention are
-outside its scope.
+Limits: anyone able to write the database and recompute SHA-256 can rewrite a whole chain consistently,
+and deleting the newest case together with its counter goes unseen. The chain makes quiet edits
+visible; it is not a signature. Copy exports (or `verify` output) elsewhere to anchor a point in time.
 """
 
 from __future__ import annotations

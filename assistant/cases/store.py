@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import Select, event, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -45,6 +45,8 @@ MAX_SUMMARY_CHARS: Final = 20_000
 MAX_COMMENT_CHARS: Final = 10_000
 MAX_NAME_CHARS: Final = 200
 MAX_JSON_CHARS: Final = 200_000
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 _REF_PATTERN = re.compile(r"DD-(\d{4})-(\d{1,9})")
 _WRITE_OPTION = "assistant_case_write"
@@ -298,15 +300,22 @@ class CaseStore:
     # -- sessions --------------------------------------------------------------------------------------------
 
     @contextmanager
-    def _session(self, *, write: bool) -> Iterator[Session]:
+    def _session(self, *, write: bool = False, snapshot: bool = False) -> Iterator[Session]:
+        """One transaction. `write` takes the write lock up front; `snapshot` makes every query in it
+        see the same state (PostgreSQL's READ COMMITTED would otherwise give each statement its own)."""
+        bind = self._writer if write else self._engine
+        if snapshot and bind.dialect.name == "postgresql":
+            bind = bind.execution_options(isolation_level="REPEATABLE READ")
         try:
-            with Session(self._writer if write else self._engine, expire_on_commit=False) as session, session.begin():
+            with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield session
         except OperationalError as exc:
             message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise CaseStoreUnavailable(
-                f"case database {_safe_url(str(self._engine.url))} unavailable: {message}"
-            ) from exc
+            raise CaseStoreUnavailable(f"case database {self._display_url} unavailable: {message}") from exc
+
+    @property
+    def _display_url(self) -> str:
+        return self._engine.url.render_as_string(hide_password=True)
 
     def _migrate(self) -> None:
         try:
@@ -317,16 +326,17 @@ class CaseStore:
             with self._writer.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                # Whoever waited for the lock usually finds the work done; checking first keeps the lock short.
+                if migrations.current_revision(conn) == head:
+                    return
                 migrations.upgrade(conn)
         except OperationalError as exc:
-            raise CaseStoreUnavailable(
-                f"cannot open the case database {_safe_url(str(self._engine.url))}: {exc.orig or exc}"
-            ) from exc
+            raise CaseStoreUnavailable(f"cannot open the case database {self._display_url}: {exc.orig or exc}") from exc
         except Exception as exc:
             if type(exc).__module__.startswith("alembic"):
                 raise CaseStoreUnavailable(f"cannot migrate the case database: {exc}") from exc
             raise
-        log.info("case database migrated", extra={"revision": head})
+        log.info("case database migrated to %s", head)
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -517,7 +527,7 @@ class CaseStore:
     # -- reading ---------------------------------------------------------------------------------------------
 
     def _by_key(self, key: str) -> Case | None:
-        with self._session(write=False) as session:
+        with self._session() as session:
             row = session.scalar(select(CaseRow).where(CaseRow.idempotency_key == key))
             return None if row is None else _case(row)
 
@@ -531,12 +541,12 @@ class CaseStore:
 
     def get(self, ref: str, *, org: str | None = None) -> Case:
         """The case with this reference; with `org`, only if it belongs to that organisation."""
-        with self._session(write=False) as session:
+        with self._session() as session:
             return _case(self._row(session, ref, org))
 
     def events(self, ref: str, *, org: str | None = None) -> builtins.list[CaseEvent]:
         """The case's audit trail, oldest first."""
-        with self._session(write=False) as session:
+        with self._session() as session:
             row = self._row(session, ref, org)
             rows = session.scalars(
                 select(CaseEventRow).where(CaseEventRow.case_id == row.id).order_by(CaseEventRow.seq)
@@ -553,7 +563,18 @@ class CaseStore:
         offset: int = 0,
     ) -> builtins.list[Case]:
         """Cases in reference order, filtered by status, organisation and level."""
-        query = select(CaseRow).order_by(CaseRow.ref_year, CaseRow.ref_seq)
+        query = self._filtered(select(CaseRow), status, org, level).order_by(CaseRow.ref_year, CaseRow.ref_seq)
+        if limit is not None:
+            if limit < 1:
+                raise CaseInputError("the limit must be at least 1")
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        with self._session() as session:
+            return [_case(row) for row in session.scalars(query)]
+
+    @staticmethod
+    def _filtered(query: _Query, status: str | None, org: str | None, level: str | None) -> _Query:
         if status is not None:
             if status not in workflow.STATUSES:
                 raise CaseInputError(f"unknown status {status!r}; one of {', '.join(workflow.STATUSES)}")
@@ -564,47 +585,32 @@ class CaseStore:
             query = query.where(CaseRow.level == level)
         if org is not None:
             query = query.where(CaseRow.org == org)
-        if limit is not None:
-            if limit < 1:
-                raise CaseInputError("the limit must be at least 1")
-            query = query.limit(limit)
-        if offset:
-            query = query.offset(offset)
-        with self._session(write=False) as session:
-            return [_case(row) for row in session.scalars(query)]
+        return query
 
     # -- audit -----------------------------------------------------------------------------------------------
 
     def verify(self) -> audit.VerifyReport:
         """Recompute every case's hash chain and compare each case row with its trail."""
-        engine = self._engine
-        if engine.dialect.name == "postgresql":
-            # One snapshot for all queries, so concurrent writers cannot cause false alarms.
-            engine = engine.execution_options(isolation_level="REPEATABLE READ")
-        with Session(engine) as session, session.begin():
+        with self._session(snapshot=True) as session:
             cases = builtins.list(session.scalars(select(CaseRow).order_by(CaseRow.id)))
             counters = {
                 year: last for year, last in session.execute(select(RefCounterRow.year, RefCounterRow.last_seq))
             }
             by_case: dict[int, builtins.list[CaseEventRow]] = defaultdict(builtins.list)
-            total_events = 0
             for event_row in session.scalars(select(CaseEventRow).order_by(CaseEventRow.case_id, CaseEventRow.seq)):
                 by_case[event_row.case_id].append(event_row)
-                total_events += 1
+            total_events = sum(len(trail) for trail in by_case.values())
             problems: builtins.list[audit.VerifyProblem] = []
             issued: dict[int, builtins.list[int]] = defaultdict(builtins.list)
             for row in cases:
                 issued[row.ref_year].append(row.ref_seq)
-                problems += audit.check_case(
-                    row.ref, _state(row), row.event_count, row.head_hash, by_case.pop(row.id, [])
-                )
-            problems += audit.check_refs(REF_FORMAT, issued, counters)
-            for case_id, orphans in by_case.items():
-                problems.append(
-                    audit.VerifyProblem(
-                        f"case #{case_id}", None, "missing_case", f"{len(orphans)} events remain of a deleted case row"
-                    )
-                )
+                trail = by_case.pop(row.id, [])
+                problems += audit.check_case(row.ref, _state(row), row.event_count, row.head_hash, trail)
+        problems += audit.check_refs(REF_FORMAT, issued, counters)
+        # Only possible where foreign keys were off (e.g. the sqlite3 shell): events whose case row is gone.
+        for case_id, orphans in by_case.items():
+            detail = f"{len(orphans)} events remain of a deleted case row"
+            problems.append(audit.VerifyProblem(f"case #{case_id}", None, "missing_case", detail))
         return audit.VerifyReport(cases=len(cases), events=total_events, problems=problems)
 
     # -- export ----------------------------------------------------------------------------------------------
@@ -613,18 +619,18 @@ class CaseStore:
         """All matching cases with their events, as JSON (a list of cases) or CSV (one row per event)."""
         if fmt not in EXPORT_FORMATS:
             raise CaseInputError(f"unknown export format {fmt!r}; use csv or json")
-        cases = self.list(status=status, org=org, limit=None)
-        refs = {case.ref for case in cases}
-        with self._session(write=False) as session:
-            rows = session.execute(
-                select(CaseRow.ref, CaseEventRow)
-                .join(CaseEventRow, CaseEventRow.case_id == CaseRow.id)
-                .order_by(CaseRow.ref_year, CaseRow.ref_seq, CaseEventRow.seq)
-            )
+        order = (CaseRow.ref_year, CaseRow.ref_seq)
+        with self._session(snapshot=True) as session:
+            cases = [
+                _case(row)
+                for row in session.scalars(self._filtered(select(CaseRow), status, org, None).order_by(*order))
+            ]
+            joined = select(CaseRow.ref, CaseEventRow).join(CaseEventRow, CaseEventRow.case_id == CaseRow.id)
             trail: dict[str, builtins.list[CaseEvent]] = defaultdict(builtins.list)
-            for ref, event_row in rows:
-                if ref in refs:
-                    trail[ref].append(_event(ref, event_row))
+            for ref, event_row in session.execute(
+                self._filtered(joined, status, org, None).order_by(*order, CaseEventRow.seq)
+            ).tuples():
+                trail[ref].append(_event(ref, event_row))
         if fmt == "json":
             data = [{**case.to_dict(), "events": [e.to_dict() for e in trail[case.ref]]} for case in cases]
             return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
