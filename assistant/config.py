@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         return value.expanduser()
 
     @property
+    def risk_folder(self) -> Path:
+        """Risk policy files: corpus/risk/ of the configured corpus, else the shipped ones."""
+        own = self.corpus / "risk"
+        return own if (own / "policy.yaml").is_file() else default_corpus() / "risk"
+
+    @property
     def chroma_path(self) -> Path:
         """Directory of the embedded Chroma store."""
         return self.home / "chroma"

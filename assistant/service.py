@@ -5,16 +5,20 @@ Flow of `ask`: validate → guard → retrieve (audience-filtered) → compose �
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answers.extractive import ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
-from .answers.models import Answer
+from .answers.models import Answer, Risk
 from .config import MAX_QUESTION_CHARS, Settings
+from .deals import CASE_LEVELS, LEVEL_LABELS, LocatorIndex, Screening, ScreenReason
 from .errors import QuestionError
 from .identity import User
 from .knowledge.embeddings import Embedder
@@ -22,7 +26,12 @@ from .knowledge.ingest import Ingestor, IngestReport
 from .knowledge.retrieval import LexicalCache, Retriever
 from .knowledge.store import VectorStore
 
+if TYPE_CHECKING:
+    from .cases import Case, CaseStore
+    from .risk.triage import DealFields, TriageEngine, TriageResult
+
 log = logging.getLogger(__name__)
+MAX_DEAL_CHARS = MAX_QUESTION_CHARS
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,9 @@ class AssistantService:
             min_similarity=settings.min_similarity,
             max_passages=settings.answer_passages,
         )
+        self._triage: TriageEngine | None = None
+        self._cases: CaseStore | None = None
+        self._locators: LocatorIndex | None = None
 
     # -- indexing -----------------------------------------------------------------------------------------
 
@@ -88,6 +100,7 @@ class AssistantService:
         """Load the model and the lexical index now, so the first question is not slow."""
         self.embedder.model()
         self.lexical.get()
+        _ = self.triage
 
     def sources(self, user: User | None = None) -> list[SourceInfo]:
         """The indexed documents (only those the user may read, when a user is given)."""
@@ -120,27 +133,177 @@ class AssistantService:
 
     # -- answering ----------------------------------------------------------------------------------------
 
-    def ask(self, question: str, user: User) -> Answer:
-        """Answer one question from the guidance the user may read, with citations, or refuse."""
+    def ask(
+        self,
+        question: str,
+        user: User,
+        *,
+        channel: str = "cli",
+        open_case: bool = True,
+        idempotency_key: str | None = None,
+    ) -> Answer:
+        """Answer one question from the guidance the user may read, with citations, or refuse.
+
+        The question is also triaged: when it describes a deal at escalate or prohibited, the answer says
+        so first and a compliance case is opened (once per idempotency key).
+        """
         text = validate_question(question)
         started = time.perf_counter()
+        qvec = self.embedder.embed_query(text)
+        triage = self.triage.assess(text=text, query_embedding=qvec)
         verdict = guard_check(text, user.is_partner)
         if verdict is not None:
             composed = refusal(verdict.reason, verdict.message)
         else:
-            retrieval = self.retriever.retrieve(text, user.audiences, k=8)
+            retrieval = self.retriever.retrieve(text, user.audiences, k=8, query_embedding=qvec)
             composed = self.composer.compose(retrieval)
+        risk: Risk | None = None
+        case_ref: str | None = None
+        answer_text = composed.text
+        if triage.describes_deal:
+            reasons = self._reasons(triage, user)
+            risk = Risk(level=triage.level, reasons=[r.model_dump() for r in reasons])
+            if triage.level in CASE_LEVELS:
+                if open_case:
+                    case_ref = self._open_case(text, triage, reasons, user, channel, idempotency_key).ref
+                answer_text = _risk_banner(triage.level, reasons, case_ref) + "\n\n" + answer_text
         elapsed = (time.perf_counter() - started) * 1000
-        log.info("answered", extra={"user": user.id, "refused": composed.refused, "elapsed_ms": round(elapsed, 1)})
+        log.info(
+            "answered",
+            extra={"user": user.id, "refused": composed.refused, "case": case_ref, "elapsed_ms": round(elapsed, 1)},
+        )
         return Answer(
             question=text,
-            answer=composed.text,
+            answer=answer_text,
             refused=composed.refused,
             refusal_reason=composed.refusal_reason,
             citations=composed.citations,
             next_steps=composed.next_steps,
+            risk=risk,
+            case_ref=case_ref,
             elapsed_ms=round(elapsed, 2),
         )
+
+    # -- deals --------------------------------------------------------------------------------------------
+
+    @property
+    def triage(self) -> TriageEngine:
+        """The triage engine over the risk policy files (loaded, and validated, on first use)."""
+        if self._triage is None:
+            from .risk.policy import load_risk_policy
+            from .risk.screening import create_screener
+            from .risk.triage import TriageEngine
+
+            folder = self.settings.risk_folder
+            policy = load_risk_policy(folder)
+            screener = create_screener(folder / "restricted_parties.csv", self.settings.yente_url)
+            self._triage = TriageEngine(policy, self.embedder, screener)
+        return self._triage
+
+    @property
+    def cases(self) -> CaseStore:
+        """The compliance case store (SQLite under ASSISTANT_HOME unless ASSISTANT_DATABASE_URL is set)."""
+        if self._cases is None:
+            from .cases import create_case_store
+
+            self._cases = create_case_store(self.settings)
+        return self._cases
+
+    def screen(
+        self,
+        deal: str | DealFields,
+        user: User,
+        *,
+        open_case: bool = True,
+        channel: str = "cli",
+        idempotency_key: str | None = None,
+    ) -> Screening:
+        """Triage a deal (free text or structured fields) and open a case when it needs compliance."""
+        from .risk.triage import DealFields
+
+        started = time.perf_counter()
+        if isinstance(deal, DealFields):
+            text = validate_deal(deal.as_text())
+            result = self.triage.assess(fields=deal)
+        else:
+            text = validate_deal(deal)
+            result = self.triage.assess(text=text)
+        reasons = self._reasons(result, user)
+        case_ref = None
+        if open_case and result.level in CASE_LEVELS:
+            case_ref = self._open_case(text, result, reasons, user, channel, idempotency_key).ref
+        return Screening(
+            level=result.level,
+            reasons=reasons,
+            signals=result.signals,
+            next_steps=list(result.next_steps),
+            case_ref=case_ref,
+            describes_deal=result.describes_deal,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    def _reasons(self, result: TriageResult, user: User) -> list[ScreenReason]:
+        table = self.lexical.chunks
+        if self._locators is None or self._locators.table is not table:
+            self._locators = LocatorIndex(table)
+        out: list[ScreenReason] = []
+        for reason in result.reasons:
+            # A partner never sees an internal clause, even as the basis of a decision about its own deal.
+            citations = self._locators.cite(list(reason.cite), user.audiences)
+            out.append(ScreenReason(text=reason.text, rule=reason.rule, citations=citations))
+        return out
+
+    def _open_case(
+        self,
+        text: str,
+        result: TriageResult,
+        reasons: list[ScreenReason],
+        user: User,
+        channel: str,
+        idempotency_key: str | None,
+    ) -> Case:
+        from .cases import Requester
+
+        key = idempotency_key or default_idempotency_key(channel, user, text)
+        summary = " ".join(text.split())
+        return self.cases.create(
+            level=result.level,
+            summary=summary[:280],
+            requester=Requester(user_id=user.id, channel=channel, org=user.org),
+            facts={"text": text, "signals": result.signals},
+            reasons=[r.model_dump() for r in reasons],
+            org=user.org,
+            idempotency_key=key,
+        )
+
+
+def default_idempotency_key(channel: str, user: User, text: str) -> str:
+    """Same requester, same deal text, same day: a retry, not a new case."""
+    digest = hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:24]
+    return f"{channel}:{user.org}:{user.id}:{dt.date.today().isoformat()}:{digest}"
+
+
+def validate_deal(deal: object) -> str:
+    """The deal text stripped, or QuestionError when empty or over-long."""
+    if not isinstance(deal, str):
+        raise QuestionError("the deal description must be text")
+    text = deal.strip()
+    if not text:
+        raise QuestionError("the deal description is empty")
+    if len(text) > MAX_DEAL_CHARS:
+        raise QuestionError(f"the deal description is {len(text)} characters long; the limit is {MAX_DEAL_CHARS}")
+    return text
+
+
+def _risk_banner(level: str, reasons: list[ScreenReason], case_ref: str | None) -> str:
+    lead = f"Risk: {LEVEL_LABELS.get(level, level)}."
+    why = f" {reasons[0].text}" if reasons else ""
+    if level == "prohibited":
+        tail = " Do not proceed with this deal."
+    else:
+        tail = " Do not quote, ship or commit until compliance decides."
+    case = f" Compliance case {case_ref} is open." if case_ref else ""
+    return lead + why + tail + case
 
 
 def create_service(settings: Settings | None = None, embedder: Embedder | None = None) -> AssistantService:

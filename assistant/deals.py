@@ -1,0 +1,87 @@
+"""The screen JSON contract and how triage reasons become citations a user may read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .answers.models import Citation
+from .knowledge.retrieval import CachedChunk
+from .knowledge.textproc import sentence_spans
+
+LEVELS = ("proceed", "enhanced_due_diligence", "escalate", "prohibited")
+CASE_LEVELS = ("escalate", "prohibited")
+LEVEL_LABELS = {
+    "proceed": "Proceed (standard screening)",
+    "enhanced_due_diligence": "Enhanced due diligence",
+    "escalate": "Escalate to compliance",
+    "prohibited": "Prohibited",
+}
+
+
+class ScreenReason(BaseModel):
+    """One reason for the level, with the guidance that justifies it."""
+
+    text: str
+    rule: str
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class Screening(BaseModel):
+    """The outcome of screening one deal (the `assistant screen --json` object)."""
+
+    id: str | None = None
+    level: str
+    reasons: list[ScreenReason] = Field(default_factory=list)
+    signals: dict[str, Any] = Field(default_factory=dict)
+    next_steps: list[str] = Field(default_factory=list)
+    case_ref: str | None = None
+    describes_deal: bool = True
+    elapsed_ms: float = 0.0
+
+    def to_json_dict(self) -> dict[str, Any]:
+        data = self.model_dump()
+        if data["id"] is None:
+            del data["id"]
+        return data
+
+
+class LocatorIndex:
+    """Finds the passage behind a locator such as 'RAS 6.2', within the audiences a user may read."""
+
+    def __init__(self, table: dict[str, CachedChunk]) -> None:
+        self.table = table
+        self._by_locator: dict[str, list[tuple[int, str]]] = {}
+        for ident, chunk in table.items():
+            locator = str(chunk.metadata.get("locator", ""))
+            self._by_locator.setdefault(locator, []).append((int(chunk.metadata.get("seq", 0)), ident))
+        for entries in self._by_locator.values():
+            entries.sort()
+
+    def cite(self, locators: list[str], audiences: tuple[str, ...], start: int = 1) -> list[Citation]:
+        """Citations for the locators the user may read; the quote is the passage's opening sentence."""
+        out: list[Citation] = []
+        for locator in locators:
+            for _, ident in self._by_locator.get(locator, []):
+                chunk = self.table[ident]
+                meta = chunk.metadata
+                if meta.get("audience") not in audiences:
+                    continue
+                spans = list(sentence_spans(chunk.text))
+                quote = chunk.text[spans[0][0] : spans[0][1]] if spans else chunk.text[:300]
+                out.append(
+                    Citation(
+                        n=start + len(out),
+                        doc_id=str(meta.get("doc_id", "")),
+                        title=str(meta.get("title", "")),
+                        locator=locator,
+                        source_type=str(meta.get("source_type", "")),
+                        audience=str(meta.get("audience", "")),
+                        url=str(meta.get("url", "")),
+                        quote=quote,
+                        chunk_id=ident,
+                    )
+                )
+                break
+        return out

@@ -1,0 +1,226 @@
+"""The triage engine on the team's deal set, targeted traps, and invalid policy files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.knowledge.embeddings import Embedder
+from assistant.risk.policy import LEVELS, load_risk_policy
+from assistant.risk.screening import create_screener
+from assistant.risk.triage import DealFields, TriageEngine
+
+REPO = Path(__file__).resolve().parent.parent
+RISK = REPO / "corpus" / "risk"
+DEALS = REPO / "evals" / "deals.jsonl"
+HIGH = ("escalate", "prohibited")
+
+
+@pytest.fixture(scope="module")
+def engine(embedder: Embedder) -> TriageEngine:
+    policy = load_risk_policy(RISK)
+    return TriageEngine(policy, embedder, create_screener(RISK / "restricted_parties.csv"))
+
+
+def _confusion(counts: Counter[tuple[str, str]]) -> str:
+    lines = ["expected \\ got".ljust(24) + " ".join(level[:8].rjust(9) for level in LEVELS)]
+    for expected in LEVELS:
+        lines.append(expected.ljust(24) + " ".join(str(counts[(expected, got)]).rjust(9) for got in LEVELS))
+    return "\n".join(lines)
+
+
+def test_quality_bar_on_team_deal_set(engine: TriageEngine, embedder: Embedder) -> None:
+    deals = [json.loads(line) for line in DEALS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    vectors = embedder.embed_documents([d["scenario"] for d in deals])
+    counts: Counter[tuple[str, str]] = Counter()
+    misses = []
+    started = time.perf_counter()
+    for deal, vector in zip(deals, vectors, strict=True):
+        result = engine.assess(deal["scenario"], query_embedding=vector)
+        counts[(deal["expected"], result.level)] += 1
+        if result.level != deal["expected"]:
+            misses.append(f"{deal['id']}: expected {deal['expected']}, got {result.level} ({result.rule})")
+    per_deal_ms = 1000 * (time.perf_counter() - started) / len(deals)
+
+    high = [d for d in deals if d["expected"] in HIGH]
+    recall = sum(counts[(e, g)] for e in HIGH for g in HIGH) / len(high)
+    proceed_total = sum(counts[("proceed", g)] for g in LEVELS)
+    over_escalated = sum(counts[("proceed", g)] for g in HIGH) / proceed_total
+    exact = sum(counts[(level, level)] for level in LEVELS) / len(deals)
+    report = f"\n{_confusion(counts)}\nrecall={recall:.3f} over={over_escalated:.3f} exact={exact:.3f}\n" + "\n".join(
+        misses
+    )
+    assert recall == 1.0, report
+    assert over_escalated <= 0.10, report
+    assert exact >= 0.80, report
+    assert per_deal_ms < 50, f"{per_deal_ms:.1f} ms per deal"
+
+
+def test_hospital_car_park_cameras_are_not_state_surveillance(engine: TriageEngine) -> None:
+    result = engine.assess("Security cameras for a hospital car park in Leeds.")
+    assert result.describes_deal
+    assert result.level not in HIGH
+    assert result.signals["end_user"]["type"] == "E0"
+
+
+def test_no_analytics_negation_keeps_cameras_below_p2(engine: TriageEngine) -> None:
+    result = engine.assess("Cameras for a warehouse in Madrid, plain recording only, no analytics, no plate reading.")
+    assert result.signals["product"]["tier"] == "P1"
+    assert result.level == "proceed"
+
+
+def test_not_for_police_use_is_a_negation(engine: TriageEngine) -> None:
+    result = engine.assess("Not for police use, just Wi-Fi access points for a café chain in Nairobi.")
+    assert result.signals["end_user"]["type"] == "E0"
+    assert result.level == "proceed"
+    positive = engine.assess("Wi-Fi access points for the police in Nairobi.")
+    assert positive.signals["end_user"]["type"] == "E3"
+    assert positive.level == "enhanced_due_diligence"
+
+
+def test_negation_is_clause_scoped(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Partner keeps saying it's NOT for the police: it's for the gendarmerie's border unit in eastern Turkey. "
+        "Drones with thermal."
+    )
+    assert result.signals["end_user"]["type"] == "E3"
+    assert result.level == "escalate"
+
+
+def test_undisclosed_end_user_on_government_deal_escalates(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Lagos partner: 50 laptops and two servers. It's for a ministry, they'd rather not say which one."
+    )
+    assert result.level == "escalate"
+    assert result.signals["end_user"]["type"] == "E3"
+    assert any("RAS 6.6" in r.cite for r in result.reasons)
+
+
+def test_partner_wont_say_who_the_customer_is(engine: TriageEngine) -> None:
+    result = engine.assess("The partner won't say who the customer is; they want thermal drones for Hanoi.")
+    assert result.level == "escalate"
+    assert any(f["id"] == "end_user_refusal" for f in result.signals["red_flags"])
+
+
+def test_restricted_party_alias_is_prohibited(engine: TriageEngine) -> None:
+    result = engine.assess("Belgrade deal: the buyer is Sarovic Telekom, wants 200 core switches.")
+    assert result.level == "prohibited"
+    assert result.reasons[0].rule == "prohibited-restricted-party"
+    assert result.signals["restricted_parties"][0]["party"].startswith("Šarović")
+    assert "RAS 6.1" in result.reasons[0].cite
+
+
+def test_structured_fields_screen_partner_and_parse_country(engine: TriageEngine) -> None:
+    fields = DealFields(product="rugged tablets", end_user="field teams", country="PL", partner="Skarnvold UAV")
+    result = engine.assess(fields=fields)
+    assert result.level == "prohibited"
+    clean = engine.assess(fields=DealFields(product="laptops", end_user="a bank", country="Sweden", partner="Acme AB"))
+    assert clean.level == "proceed"
+    assert clean.signals["countries"][0]["iso2"] == "SE"
+
+
+def test_c3_destination_is_prohibited(engine: TriageEngine) -> None:
+    result = engine.assess("Spanish reseller asking for laptops for a bakery chain in Havana.")
+    assert result.level == "prohibited"
+    assert result.reasons[0].rule == "prohibited-c3-destination"
+    assert {c["iso2"] for c in result.signals["countries"]} >= {"CU", "ES"}
+
+
+@pytest.mark.parametrize(
+    "question", ["What does UNGP Principle 17 say?", "How do I screen a reseller?", "What is a red flag?"]
+)
+def test_general_questions_do_not_describe_a_deal(engine: TriageEngine, question: str) -> None:
+    result = engine.assess(question)
+    assert result.describes_deal is False
+    assert result.level == "proceed"
+    assert result.reasons == []
+
+
+def test_every_reason_cites_policy_and_next_steps_follow_level(engine: TriageEngine) -> None:
+    result = engine.assess("Thai partner has a tender for 800 body-worn cameras for provincial police.")
+    assert result.level == "escalate"
+    assert all(reason.cite for reason in result.reasons)
+    assert any("RAS 7.2" in step for step in result.next_steps)
+    json.dumps(result.to_dict())
+
+
+def test_assessment_is_deterministic(engine: TriageEngine) -> None:
+    text = "Retail chain in Lyon wants smart cameras with people counting and heatmaps in 40 stores."
+    assert engine.assess(text).to_dict() == engine.assess(text).to_dict()
+
+
+# --- invalid policy files ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def risk_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "risk"
+    shutil.copytree(RISK, folder)
+    return folder
+
+
+def _line_of(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def test_bad_level_name_names_file_and_line(risk_copy: Path) -> None:
+    path = risk_copy / "policy.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("level: escalate", "level: escalte", 1), encoding="utf-8")
+    line = _line_of(path, "level: escalte")
+    with pytest.raises(ConfigError) as caught:
+        load_risk_policy(risk_copy)
+    assert f"policy.yaml, line {line}:" in str(caught.value)
+    assert "escalte" in str(caught.value)
+
+
+def test_unknown_condition_key_names_file_and_line(risk_copy: Path) -> None:
+    path = risk_copy / "policy.yaml"
+    text = path.read_text(encoding="utf-8").replace("when: {country_in: [C3]}", "when: {country_is: [C3]}", 1)
+    path.write_text(text, encoding="utf-8")
+    line = _line_of(path, "country_is")
+    with pytest.raises(ConfigError) as caught:
+        load_risk_policy(risk_copy)
+    assert f"policy.yaml, line {line}:" in str(caught.value)
+    assert "unknown condition 'country_is'" in str(caught.value)
+
+
+def test_bad_indentation_names_file_and_line(risk_copy: Path) -> None:
+    path = risk_copy / "policy.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("    label: general-purpose IT"))
+    lines[index] = "      label: general-purpose IT"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_risk_policy(risk_copy)
+    message = str(caught.value)
+    assert "policy.yaml, line " in message
+    assert "invalid YAML" in message
+    reported = int(message.split("line ")[1].split(":")[0])
+    assert abs(reported - (index + 1)) <= 1
+
+
+def test_bad_iso2_in_countries_csv_names_file_and_line(risk_copy: Path) -> None:
+    path = risk_copy / "countries.csv"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("XQ,Nowhere,C1,test,2026-01-01\n")
+    line = len(path.read_text(encoding="utf-8").splitlines())
+    with pytest.raises(ConfigError) as caught:
+        load_risk_policy(risk_copy)
+    assert f"countries.csv, line {line}:" in str(caught.value)
+    assert "'XQ'" in str(caught.value)
+
+
+def test_bad_country_level_is_refused(risk_copy: Path) -> None:
+    path = risk_copy / "countries.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("KP,North Korea,C3", "KP,North Korea,C9"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"countries.csv, line 2: level 'C9'"):
+        load_risk_policy(risk_copy)
