@@ -346,9 +346,9 @@ def _rules(section: Any, red_flag_ids: set[str], use_ids: set[str], line: int) -
     return tuple(rules)
 
 
-def _parse_policy(text: str, countries: dict[str, Country]) -> dict[str, Any]:
+def _parse_policy(text: str) -> dict[str, Any]:
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -507,7 +507,7 @@ def load_risk_policy(folder: Path | str) -> RiskPolicy:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the risk policy ({exc})") from exc
     try:
-        parsed = _parse_policy(text, countries)
+        parsed = _parse_policy(text)
     except _Problem as problem:
         raise ConfigError(f"{path}, line {problem.line}: {problem.message}") from None
     except ConfigError as exc:  # duplicate keys found while constructing

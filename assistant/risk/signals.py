@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import pycountry
 
-from .policy import COUNTRY_LEVELS, Category, Cue, Flag, RiskPolicy
+from .policy import Category, Cue, Flag, RiskPolicy
 
 _WORD = re.compile(r"[\w'’-]+")
 
@@ -201,7 +201,7 @@ class SignalExtractor:
         if row is not None:
             return CountryHit(iso2, row.name, row.level, evidence, stated)
         found = pycountry.countries.get(alpha_2=iso2)
-        name = getattr(found, "common_name", None) or getattr(found, "name", iso2)
+        name = str(getattr(found, "common_name", None) or getattr(found, "name", iso2))
         return CountryHit(iso2, name, None, evidence, stated)
 
     def countries_in(self, text: str) -> list[CountryHit]:
@@ -289,7 +289,3 @@ class SignalExtractor:
         if signals.end_user is None:
             signals.end_user = self._similar_end_user(query_embedding)
         return signals
-
-
-def country_level_rank(level: str) -> int:
-    return COUNTRY_LEVELS.index(level)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .policy import COUNTRY_LEVELS, LEVELS, RiskPolicy, Rule, level_rank
 from .screening import PartyHit, PartyScreener
-from .signals import CountryHit, Signals, SignalExtractor, TextEmbedder
+from .signals import CountryHit, SignalExtractor, Signals, TextEmbedder
 
 logger = logging.getLogger(__name__)
 
