@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import AssistantError, BadInput, ConfigError, IndexUnavailable
+from .errors import AssistantError, BadInput, ConfigError, IndexUnavailable, PermissionDenied
 
 log = logging.getLogger("assistant.cli")
 
@@ -210,6 +210,35 @@ def cmd_screen(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- keys -------------------------------------------------------------------------------------------------
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    service = _service()
+    keys = service.api_keys
+    if args.keys_command == "create":
+        record, secret = keys.create(args.org, args.role, args.name or "")
+        # The key is shown once; only its hash is stored.
+        print(secret)
+        print(
+            f"created {record.key_id} for {record.org} ({record.role}); store it now, it cannot be shown again",
+            file=sys.stderr,
+        )
+        return 0
+    if args.keys_command == "revoke":
+        record = keys.revoke(args.key_id)
+        print(f"revoked {record.key_id} ({record.org}, {record.role})")
+        return 0
+    records = keys.list()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=2))
+    else:
+        for r in records:
+            state = "revoked" if r.revoked_at else "active"
+            print(f"{r.key_id}  {state:8} {r.role:11} {r.org:24} {r.name}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.bench import main_bench
@@ -267,6 +296,18 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--batch", metavar="FILE", help='JSON Lines of {"id","scenario"}; - for stdin')
     screen.set_defaults(func=cmd_screen)
 
+    keys = sub.add_parser("keys", help="API keys for the web app and HTTP API")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    create = keys_sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("--org", required=True)
+    create.add_argument("--role", required=True, choices=("partner", "sales", "compliance", "admin"))
+    create.add_argument("--name")
+    keys_list = keys_sub.add_parser("list", help="list keys (never the secrets)")
+    keys_list.add_argument("--json", action="store_true")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    keys.set_defaults(func=cmd_keys)
+
     from .cli_cases import register as register_cases
 
     register_cases(sub)
@@ -289,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
-    except BadInput as exc:
+    except (BadInput, PermissionDenied) as exc:
         _fail(str(exc))
     except (ConfigError, IndexUnavailable) as exc:
         _fail(str(exc), code=2 if isinstance(exc, ConfigError) else 1)

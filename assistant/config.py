@@ -47,7 +47,21 @@ class Settings(BaseSettings):
     llm: str = ""
     llm_base_url: str = ""
     llm_timeout_s: float = 30.0
+    llm_api_key: str = ""
     slack_compliance_channel: str = ""
+    # "C0123=partner,C0456=internal": which guidance audiences a Slack channel may draw on. Channels not
+    # listed read internal guidance, except Slack Connect (shared) channels, which are treated as partner.
+    slack_channel_audiences: str = ""
+    # Slack's own variable names, without our prefix.
+    slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    # Web app and API.
+    session_secret: str = ""
+    rate_limit_per_minute: int = 60
+    max_request_bytes: int = 64_000
 
     # Retrieval tuning; defaults are what the eval suite was measured with.
     dense_k: int = 30

@@ -4,6 +4,8 @@
     ├── BadInput                    the caller sent something we refuse (exit 2, HTTP 4xx)
     │   ├── QuestionError           empty or over-long question
     │   └── SourceError             a path or file that cannot be ingested
+    │   └── NotFound                something that does not exist, or that this user may not see
+    ├── PermissionDenied            the user is known but their role may not do this (HTTP 403)
     ├── ConfigError                 settings or data files that are invalid (names file and problem)
     └── IndexUnavailable            the knowledge index cannot be opened or is empty
 
@@ -28,6 +30,14 @@ class QuestionError(BadInput):
 
 class SourceError(BadInput):
     """A file or folder that cannot be read or parsed for ingestion."""
+
+
+class NotFound(BadInput):
+    """Unknown, or not visible to this user (the two are indistinguishable on purpose)."""
+
+
+class PermissionDenied(AssistantError):
+    """The user's role may not perform this action."""
 
 
 class ConfigError(AssistantError):

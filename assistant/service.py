@@ -9,17 +9,17 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .answers.extractive import ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
 from .answers.models import Answer, Risk
 from .config import MAX_QUESTION_CHARS, Settings
 from .deals import CASE_LEVELS, LEVEL_LABELS, LocatorIndex, Screening, ScreenReason
-from .errors import QuestionError
+from .errors import NotFound, PermissionDenied, QuestionError
 from .identity import User
 from .knowledge.embeddings import Embedder
 from .knowledge.ingest import Ingestor, IngestReport
@@ -28,6 +28,7 @@ from .knowledge.store import VectorStore
 
 if TYPE_CHECKING:
     from .cases import Case, CaseStore
+    from .cases.records import ApiKeys, EventLog, FeedbackLog
     from .risk.triage import DealFields, TriageEngine, TriageResult
 
 log = logging.getLogger(__name__)
@@ -141,11 +142,13 @@ class AssistantService:
         channel: str = "cli",
         open_case: bool = True,
         idempotency_key: str | None = None,
+        on_partial: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer one question from the guidance the user may read, with citations, or refuse.
 
         The question is also triaged: when it describes a deal at escalate or prohibited, the answer says
-        so first and a compliance case is opened (once per idempotency key).
+        so first and a compliance case is opened (once per idempotency key). `on_partial` receives the
+        answer text as it grows when the answer is generated in pieces (doors use it to stream).
         """
         text = validate_question(question)
         started = time.perf_counter()
@@ -242,6 +245,78 @@ class AssistantService:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
+    # -- cases, feedback, keys (what the doors may do, checked here once) --------------------------------
+
+    def cases_for(self, user: User, *, status: str | None = None, level: str | None = None) -> list[Case]:
+        """Cases the user may see: compliance and admins all; everyone else their own organisation's."""
+        org = None if user.role in STAFF_DECIDERS else user.org
+        return self.cases.list(status=status, level=level, org=org)
+
+    def case_for(self, ref: str, user: User) -> tuple[Case, list[Any]]:
+        """One case and its audit trail, if the user may see it (else NotFound, as if it did not exist)."""
+        from .cases import CaseNotFound
+
+        org = None if user.role in STAFF_DECIDERS else user.org
+        try:
+            return self.cases.get(ref, org=org), self.cases.events(ref, org=org)
+        except CaseNotFound as exc:
+            raise NotFound(str(exc)) from exc
+
+    def decide_case(self, ref: str, decision: str, user: User, comment: str) -> Case:
+        """Record a compliance decision; only compliance (or an admin) may decide, and the actor is recorded."""
+        self._require_decider(user, "decide cases")
+        self.case_for(ref, user)
+        return self.cases.decide(ref, decision, actor=user.id, comment=comment)
+
+    def assign_case(self, ref: str, user: User, assignee: str | None = None) -> Case:
+        """Assign a case (to the user by default); compliance only."""
+        self._require_decider(user, "assign cases")
+        return self.cases.assign(ref, actor=user.id, assignee=assignee or user.id)
+
+    @staticmethod
+    def _require_decider(user: User, what: str) -> None:
+        if user.role not in STAFF_DECIDERS:
+            raise PermissionDenied(f"only compliance may {what}")
+
+    @property
+    def feedback(self) -> FeedbackLog:
+        from .cases.records import FeedbackLog
+
+        return FeedbackLog(self.cases.engine)
+
+    @property
+    def processed_events(self) -> EventLog:
+        from .cases.records import EventLog
+
+        return EventLog(self.cases.engine)
+
+    @property
+    def api_keys(self) -> ApiKeys:
+        from .cases.records import ApiKeys
+
+        return ApiKeys(self.cases.engine)
+
+    def record_feedback(
+        self,
+        user: User,
+        *,
+        answer_id: str,
+        question: str,
+        helpful: bool,
+        reason: str | None = None,
+        channel: str = "cli",
+    ) -> int:
+        """Store a helpful / not helpful verdict on an answer."""
+        return self.feedback.add(
+            user_id=user.id,
+            org=user.org,
+            channel=channel,
+            answer_id=answer_id,
+            question=question,
+            helpful=helpful,
+            reason=reason,
+        )
+
     def _reasons(self, result: TriageResult, user: User) -> list[ScreenReason]:
         table = self.lexical.chunks
         if self._locators is None or self._locators.table is not table:
@@ -275,6 +350,9 @@ class AssistantService:
             org=user.org,
             idempotency_key=key,
         )
+
+
+STAFF_DECIDERS = ("compliance", "admin")
 
 
 def default_idempotency_key(channel: str, user: User, text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -32,6 +33,7 @@ class Answer(BaseModel):
     """One answer to one question (the `assistant ask --json` object)."""
 
     id: str | None = None
+    answer_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     question: str
     answer: str
     refused: bool

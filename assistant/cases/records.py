@@ -1,0 +1,197 @@
+"""Other records kept in the case database: answer feedback, processed inbound events, API keys.
+
+They share the case store's engine and migrations (one database to back up and to scale out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import BadInput
+from ..identity import ROLES
+from .models import ApiKeyRow, FeedbackRow, ProcessedEventRow
+
+KEY_PREFIX = "ddk"
+MAX_REASON_CHARS = 2000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FeedbackLog:
+    """Helpful / not helpful verdicts on answers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        *,
+        user_id: str,
+        org: str,
+        channel: str,
+        answer_id: str,
+        question: str,
+        helpful: bool,
+        reason: str | None = None,
+    ) -> int:
+        """Store one verdict; returns its id."""
+        if not answer_id.strip():
+            raise BadInput("feedback needs the answer it is about")
+        if reason is not None and len(reason) > MAX_REASON_CHARS:
+            raise BadInput(f"the feedback reason is longer than {MAX_REASON_CHARS} characters")
+        with Session(self.engine) as session, session.begin():
+            row = FeedbackRow(
+                created_at=_now(),
+                user_id=user_id,
+                org=org,
+                channel=channel,
+                answer_id=answer_id.strip(),
+                question=question[:4000],
+                helpful=helpful,
+                reason=(reason or "").strip() or None,
+            )
+            session.add(row)
+            session.flush()
+            return int(row.id)
+
+    def summary(self) -> dict[str, int]:
+        """Counts of helpful and unhelpful verdicts."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(FeedbackRow.helpful, func.count()).group_by(FeedbackRow.helpful)).all()
+        counts = {bool(helpful): int(n) for helpful, n in rows}
+        return {"helpful": counts.get(True, 0), "not_helpful": counts.get(False, 0)}
+
+    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest verdicts, newest first."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(FeedbackRow).order_by(FeedbackRow.id.desc()).limit(limit)).all()
+            return [
+                {
+                    "id": r.id,
+                    "created_at": r.created_at.isoformat(),
+                    "user_id": r.user_id,
+                    "org": r.org,
+                    "channel": r.channel,
+                    "answer_id": r.answer_id,
+                    "helpful": r.helpful,
+                    "reason": r.reason,
+                }
+                for r in rows
+            ]
+
+
+class EventLog:
+    """Remembers inbound events already handled, across processes (a unique key in the database)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def first_time(self, key: str) -> bool:
+        """True exactly once per key, however many processes race for it."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(ProcessedEventRow(key=key[:200], created_at=_now()))
+        except IntegrityError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key's public record (never the secret)."""
+
+    key_id: str
+    org: str
+    role: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "org": self.org,
+            "role": self.role,
+            "name": self.name,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _record(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(row.key_id, row.org, row.role, row.name, row.created_at, row.revoked_at)
+
+
+class ApiKeys:
+    """API keys per organisation and role, stored as SHA-256 hashes of high-entropy secrets."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, org: str, role: str, name: str = "") -> tuple[ApiKey, str]:
+        """A new key; the full key string is returned once and cannot be recovered later."""
+        org = org.strip()
+        if not org:
+            raise BadInput("an API key needs an organisation (--org)")
+        if role not in ROLES:
+            raise BadInput(f"role '{role}' is not one of {', '.join(ROLES)}")
+        key_id = secrets.token_hex(6)
+        secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        with Session(self.engine) as session, session.begin():
+            row = ApiKeyRow(
+                key_id=key_id,
+                secret_hash=_hash(secret),
+                org=org,
+                role=role,
+                name=name.strip() or f"{org} {role}",
+                created_at=_now(),
+                revoked_at=None,
+            )
+            session.add(row)
+            session.flush()
+            return _record(row), secret
+
+    def authenticate(self, presented: str) -> ApiKey | None:
+        """The active key matching a presented secret, or None (unknown, malformed or revoked)."""
+        parts = presented.strip().split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            return None
+        with Session(self.engine) as session:
+            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == parts[1]))
+            if row is None or not hmac.compare_digest(row.secret_hash, _hash(presented.strip())):
+                return None
+            return _record(row) if row.revoked_at is None else None
+
+    def list(self) -> list[ApiKey]:
+        with Session(self.engine) as session:
+            return [_record(r) for r in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all()]
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key by its id; revoking twice is harmless."""
+        with Session(self.engine) as session, session.begin():
+            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id.strip()))
+            if row is None:
+                raise BadInput(f"no API key with id '{key_id}'")
+            if row.revoked_at is None:
+                row.revoked_at = _now()
+            return _record(row)
