@@ -44,7 +44,8 @@ class _Span:
     score: float
 
 
-def _best_span(passage: Passage, query_terms: set[str], idf: Callable[[str], float], extend: bool) -> _Span | None:
+def _best_span(passage: Passage, query_terms: set[str], idf: Callable[[str], float], budget: int) -> _Span | None:
+    """The best-matching sentence, extended over the following sentences of its paragraph within `budget`."""
     text = passage.text
     step_lines = {m.start(1) for m in _STEP.finditer(text)}
     spans = [s for s in sentence_spans(text) if s[0] not in step_lines]
@@ -65,10 +66,12 @@ def _best_span(passage: Passage, query_terms: set[str], idf: Callable[[str], flo
     if best is None:
         start, end = spans[0]
         best = _Span(start, end, 0.0)
-    if extend and best.end - best.start < 220:
-        following = [s for s in spans if s[0] >= best.end]
-        if following and following[0][1] - best.start <= 420 and "\n\n" not in text[best.end : following[0][0]]:
-            best = _Span(best.start, following[0][1], best.score)
+    for start, end in spans:
+        if start < best.end:
+            continue
+        if end - best.start > budget or "\n\n" in text[best.end : start]:
+            break
+        best = _Span(best.start, end, best.score)
     return best
 
 
@@ -99,8 +102,17 @@ def _citation(n: int, passage: Passage, quote: str) -> Citation:
 class ExtractiveComposer:
     """Builds a short answer from the top passages; refuses when the evidence is weak."""
 
-    def __init__(self, idf: Callable[[str], float], min_similarity: float = 0.30, max_passages: int = 3) -> None:
+    def __init__(
+        self,
+        idf: Callable[[str], float],
+        min_similarity: float = 0.30,
+        max_passages: int = 3,
+        lead_budget: int = 500,
+        budget: int = 300,
+    ) -> None:
         self.idf = idf
+        self.lead_budget = lead_budget
+        self.budget = budget
         self.min_similarity = min_similarity
         self.max_passages = max_passages
 
@@ -120,7 +132,7 @@ class ExtractiveComposer:
         citations: list[Citation] = []
         steps: list[str] = []
         for passage in chosen:
-            span = _best_span(passage, query_terms, self.idf, extend=not citations)
+            span = _best_span(passage, query_terms, self.idf, self.lead_budget if not citations else self.budget)
             if span is None:
                 continue
             n = len(citations) + 1
