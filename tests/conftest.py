@@ -39,7 +39,8 @@ def embedder() -> Embedder:
 
 
 def make_settings(home: Path, **overrides: object) -> Settings:
-    return Settings(home=home, corpus=CORPUS, chroma_url="", database_url="", **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"chroma_url": "", "database_url": "", **overrides}
+    return Settings(home=home, corpus=CORPUS, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
