@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -232,6 +233,7 @@ class AssistantService:
             text = validate_deal(deal)
             result = self.triage.assess(text=text)
         reasons = self._reasons(result, user)
+        next_steps = [self._readable_by(user, step) for step in result.next_steps]
         case_ref = None
         if open_case and result.level in CASE_LEVELS:
             case_ref = self._open_case(text, result, reasons, user, channel, idempotency_key).ref
@@ -239,7 +241,7 @@ class AssistantService:
             level=result.level,
             reasons=reasons,
             signals=result.signals,
-            next_steps=list(result.next_steps),
+            next_steps=next_steps,
             case_ref=case_ref,
             describes_deal=result.describes_deal,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -317,7 +319,26 @@ class AssistantService:
             reason=reason,
         )
 
+    def _readable_by(self, user: User, text: str) -> str:
+        """Text with references to guidance the user may not read (e.g. internal clause numbers) removed."""
+        if not user.is_partner:
+            return text
+        hidden = sorted(
+            {
+                str(c.metadata.get("cite_as", ""))
+                for c in self.lexical.chunks.values()
+                if c.metadata.get("audience") not in user.audiences
+            }
+            - {""},
+            key=len,
+            reverse=True,
+        )
+        for prefix in hidden:
+            text = re.sub(rf"\b{re.escape(prefix)}(\s+\d+(?:\.\d+)*(?:\(\w+\))*)?(,\s*)?", "", text)
+        return re.sub(r"\s*\(\s*\)", "", re.sub(r",\s*\)", ")", text)).strip()
+
     def _reasons(self, result: TriageResult, user: User) -> list[ScreenReason]:
+        self.lexical.get()  # loads the passage table on first use
         table = self.lexical.chunks
         if self._locators is None or self._locators.table is not table:
             self._locators = LocatorIndex(table)

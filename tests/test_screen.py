@@ -36,6 +36,11 @@ def test_partner_never_sees_internal_clauses_as_reasons(corpus_service: Assistan
     result = corpus_service.screen(HIDDEN_MINISTRY, PARTNER, open_case=False)
     assert result.level in ("escalate", "prohibited")
     assert all(c.audience in ("public", "partner") for r in result.reasons for c in r.citations)
+    assert result.next_steps
+    internal_refs = [step for step in result.next_steps if "RAS " in step or "SEP " in step]
+    assert internal_refs == [], "a partner must not be pointed at internal clauses"
+    staff = corpus_service.screen(HIDDEN_MINISTRY, STAFF, open_case=False)
+    assert any(c.doc_id == "ras" for r in staff.reasons for c in r.citations), "staff see the internal basis"
 
 
 def test_ask_about_a_risky_deal_opens_one_case(corpus_service: AssistantService) -> None:

@@ -44,7 +44,18 @@ CONDITION_KEYS = {
 """The whole condition vocabulary of a rule's `when:` mapping, and the kind of value each takes."""
 
 TEMPLATE_FIELDS = frozenset(
-    {"product", "product_tier", "end_user", "end_user_type", "country", "country_level", "red_flags", "uses", "parties"}
+    {
+        "product",
+        "product_label",
+        "product_tier",
+        "end_user",
+        "end_user_type",
+        "country",
+        "country_level",
+        "red_flags",
+        "uses",
+        "parties",
+    }
 )
 
 

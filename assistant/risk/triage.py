@@ -182,15 +182,20 @@ class TriageEngine:
             undisclosed=signals.undisclosed is not None,
             government=signals.government,
         )
-        user_label = policy.end_user(end_user).label
+        type_label = policy.end_user(end_user).label
+        # The phrase carries its own article, so templates read "for {end_user}".
         if signals.undisclosed:
-            user_label = f"undisclosed end user (treated as {end_user}, {user_label})"
+            user_label = f"an end user who is not disclosed (treated as {end_user}, {type_label})"
         elif assumed:
-            user_label = f"unnamed end user (treated as {end_user}, {user_label})"
+            user_label = f"an end user who is not named (treated as {end_user}, {type_label})"
+        else:
+            article = "an" if type_label[:1].lower() in "aeiou" else "a"
+            user_label = f"{article} {type_label} end user"
         facts.template = {
-            "product": f"{policy.product(product).label} ({', '.join(signals.product.evidence)})"
+            "product": ", ".join(signals.product.evidence)
             if product and signals.product
             else "an unidentified product",
+            "product_label": policy.product(product).label if product else "unidentified product",
             "product_tier": product or "unknown",
             "end_user": user_label,
             "end_user_type": end_user,
