@@ -51,6 +51,7 @@ TEMPLATE_FIELDS = frozenset(
         "end_user",
         "end_user_type",
         "country",
+        "countries",
         "country_level",
         "red_flags",
         "uses",

@@ -199,7 +199,9 @@ class TriageEngine:
             "product_tier": product or "unknown",
             "end_user": user_label,
             "end_user_type": end_user,
-            "country": ", ".join(c.name for c in signals.countries) or "an unstated country",
+            # The country that sets the level (the highest context level) is the one a reason names.
+            "country": deployment.name if deployment else "an unstated country",
+            "countries": ", ".join(c.name for c in signals.countries) or "an unstated country",
             "country_level": country_level,
             "red_flags": "; ".join(f"{f.label} ('{f.evidence[0]}')" for f in signals.red_flags) or "none",
             "uses": "; ".join(f"{u.label} ('{u.evidence[0]}')" for u in signals.uses) or "none",
