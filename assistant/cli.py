@@ -239,6 +239,13 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .web import serve
+
+    return serve(Settings(), host=args.host, port=args.port, dev=args.dev)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.bench import main_bench
@@ -307,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
+
+    serve_p = sub.add_parser("serve", help="run the web app and HTTP API")
+    serve_p.add_argument("--host", default="127.0.0.1")
+    serve_p.add_argument("--port", type=int, default=8000)
+    serve_p.add_argument("--dev", action="store_true", help="allow an unset session secret (random per run; dev only)")
+    serve_p.set_defaults(func=cmd_serve)
 
     from .cli_cases import register as register_cases
 

@@ -28,6 +28,7 @@ from .knowledge.retrieval import LexicalCache, Retriever
 from .knowledge.store import VectorStore
 
 if TYPE_CHECKING:
+    from .answers.llm import LLMComposer
     from .cases import Case, CaseStore
     from .cases.records import ApiKeys, EventLog, FeedbackLog
     from .risk.triage import DealFields, TriageEngine, TriageResult
@@ -79,6 +80,11 @@ class AssistantService:
             min_similarity=settings.min_similarity,
             max_passages=settings.answer_passages,
         )
+        self.llm_composer: LLMComposer | None = None
+        if settings.llm:
+            from .answers.llm import LLMComposer
+
+            self.llm_composer = LLMComposer.from_settings(settings, self.embedder, self.composer)
         self._triage: TriageEngine | None = None
         self._cases: CaseStore | None = None
         self._locators: LocatorIndex | None = None
@@ -156,11 +162,25 @@ class AssistantService:
         qvec = self.embedder.embed_query(text)
         triage = self.triage.assess(text=text, query_embedding=qvec)
         verdict = guard_check(text, user.is_partner)
+        generator, fallback_reason, prompt_version = "extractive", None, None
         if verdict is not None:
             composed = refusal(verdict.reason, verdict.message)
         else:
             retrieval = self.retriever.retrieve(text, user.audiences, k=8, query_embedding=qvec)
-            composed = self.composer.compose(retrieval)
+            if self.llm_composer is None:
+                composed = self.composer.compose(retrieval)
+            else:
+                from .answers.llm import with_prefix
+
+                partial = on_partial
+                if on_partial is not None and triage.describes_deal and triage.level in CASE_LEVELS:
+                    # Streamed text shows the risk first too; the final answer adds the case reference.
+                    lead = _risk_banner(triage.level, self._reasons(triage, user), None) + "\n\n"
+                    partial = with_prefix(on_partial, lead)
+                generated = self.llm_composer.compose(text, retrieval, on_partial=partial)
+                composed = generated.composed
+                generator, fallback_reason = generated.generator, generated.fallback_reason
+                prompt_version = generated.prompt_version
         risk: Risk | None = None
         case_ref: str | None = None
         answer_text = composed.text
@@ -186,6 +206,9 @@ class AssistantService:
             risk=risk,
             case_ref=case_ref,
             elapsed_ms=round(elapsed, 2),
+            generator=generator,
+            fallback_reason=fallback_reason,
+            prompt_version=prompt_version,
         )
 
     # -- deals --------------------------------------------------------------------------------------------
@@ -357,16 +380,22 @@ class AssistantService:
         user: User,
         channel: str,
         idempotency_key: str | None,
+        prompt_version: str | None = None,
     ) -> Case:
         from .cases import Requester
 
-        key = idempotency_key or default_idempotency_key(channel, user, text)
+        # A caller's key is scoped to its organisation, so nobody can fetch another organisation's case by
+        # replaying its key.
+        key = f"{user.org}:{idempotency_key}" if idempotency_key else default_idempotency_key(channel, user, text)
         summary = " ".join(text.split())
+        facts: dict[str, Any] = {"text": text, "signals": result.signals}
+        if prompt_version:  # the prompt set the LLM was given for the answer that opened the case
+            facts["prompt_version"] = prompt_version
         return self.cases.create(
             level=result.level,
             summary=summary[:280],
             requester=Requester(user_id=user.id, channel=channel, org=user.org),
-            facts={"text": text, "signals": result.signals},
+            facts=facts,
             reasons=[r.model_dump() for r in reasons],
             org=user.org,
             idempotency_key=key,

@@ -182,6 +182,12 @@ class ApiKeys:
                 return None
             return _record(row) if row.revoked_at is None else None
 
+    def get(self, key_id: str) -> ApiKey | None:
+        """A key's public record by id, or None."""
+        with Session(self.engine) as session:
+            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id))
+            return _record(row) if row is not None else None
+
     def list(self) -> list[ApiKey]:
         with Session(self.engine) as session:
             return [_record(r) for r in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all()]

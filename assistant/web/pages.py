@@ -1,0 +1,232 @@
+"""Server-rendered pages: ask and screen for resellers, the queue and case pages for compliance.
+
+Every page needs a signed-in session (see `auth.py`); every form post checks the session's CSRF token.
+Pages call the same service methods as the JSON API, so access rules are identical in both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..cases.workflow import LEVELS, STATUSES
+from ..errors import BadInput, NotFound
+from ..identity import User
+from ..risk.triage import DealFields
+from .auth import PageAuth, SignInRequired, home_for, key_names, page_auth, read_session, require_csrf
+from .context import WebContext, get_context
+from .limits import MAX_FIELD_CHARS, MAX_TEXT_CHARS
+from .views import sla_text, visible_reasons
+
+CHANNEL = "web"
+STAFF = ("compliance", "admin")
+
+Ctx = Annotated[WebContext, Depends(get_context)]
+Auth = Annotated[PageAuth, Depends(page_auth)]
+Csrf = Annotated[str, Form(max_length=200)]
+Text = Annotated[str, Form(max_length=MAX_TEXT_CHARS)]
+Field_ = Annotated[str, Form(max_length=MAX_FIELD_CHARS)]
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(
+    ctx: WebContext, request: Request, auth: PageAuth, name: str, status_code: int = 200, **context: Any
+) -> Response:
+    """A page with what every template needs: the user and the CSRF token."""
+    base = {"user": auth.user, "csrf": auth.session.csrf, "error": None}
+    return ctx.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+@router.get("/")
+def index(request: Request, ctx: Ctx) -> Response:
+    """Signed in: the user's home page; otherwise the sign-in page."""
+    try:
+        auth = page_auth(request, ctx)
+    except SignInRequired:
+        return RedirectResponse("/signin", status_code=303)
+    return RedirectResponse(home_for(auth.user), status_code=303)
+
+
+# -- ask ------------------------------------------------------------------------------------------------
+
+
+@router.get("/ask", response_class=HTMLResponse)
+def ask_page(request: Request, ctx: Ctx, auth: Auth) -> Response:
+    return render(ctx, request, auth, "ask.html", question="", answer=None)
+
+
+@router.post("/ask", response_class=HTMLResponse)
+def ask_submit(request: Request, ctx: Ctx, auth: Auth, question: Text = "", csrf_token: Csrf = "") -> Response:
+    """Answer a question; sources are listed under the answer, each expandable to its quote."""
+    require_csrf(auth.session, csrf_token)
+    try:
+        answer = ctx.service.ask(question, auth.user, channel=CHANNEL)
+    except BadInput as exc:
+        return render(ctx, request, auth, "ask.html", 400, question=question, answer=None, error=str(exc))
+    return render(ctx, request, auth, "ask.html", question=answer.question, answer=answer)
+
+
+@router.post("/feedback", response_class=HTMLResponse)
+def feedback_submit(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    answer_id: Annotated[str, Form(max_length=64)] = "",
+    question: Text = "",
+    helpful: Annotated[str, Form(max_length=8)] = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    require_csrf(auth.session, csrf_token)
+    try:
+        ctx.service.record_feedback(
+            auth.user, answer_id=answer_id, question=question, helpful=helpful == "yes", channel=CHANNEL
+        )
+    except BadInput as exc:
+        return render(ctx, request, auth, "ask.html", 400, question=question, answer=None, error=str(exc))
+    return render(ctx, request, auth, "ask.html", question="", answer=None, notice="Thank you for the feedback.")
+
+
+# -- screen ---------------------------------------------------------------------------------------------
+
+
+@router.get("/screen", response_class=HTMLResponse)
+def screen_page(request: Request, ctx: Ctx, auth: Auth) -> Response:
+    return render(ctx, request, auth, "screen.html", form={}, result=None)
+
+
+@router.post("/screen", response_class=HTMLResponse)
+def screen_submit(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    scenario: Text = "",
+    product: Field_ = "",
+    end_user: Field_ = "",
+    country: Field_ = "",
+    partner: Field_ = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    """Screen a deal: level, reasons with their clauses, next steps and, when compliance must look, a case."""
+    require_csrf(auth.session, csrf_token)
+    form = {"scenario": scenario, "product": product, "end_user": end_user, "country": country, "partner": partner}
+    fields = DealFields(product=product, end_user=end_user, country=country, partner=partner, notes=scenario)
+    deal: str | DealFields = fields if (product or end_user or country or partner).strip() else scenario
+    try:
+        result = ctx.service.screen(deal, auth.user, channel=CHANNEL)
+    except BadInput as exc:
+        return render(ctx, request, auth, "screen.html", 400, form=form, result=None, error=str(exc))
+    return render(ctx, request, auth, "screen.html", form=form, result=result)
+
+
+# -- cases ----------------------------------------------------------------------------------------------
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    status: Annotated[str, Query(max_length=32)] = "",
+    level: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    """The queue: compliance sees every case, others their organisation's; undecided and overdue first."""
+    status_filter = status if status in STATUSES else None
+    level_filter = level if level in LEVELS else None
+    cases = ctx.service.cases_for(auth.user, status=status_filter, level=level_filter)
+    now = datetime.now(UTC)
+    far = datetime.max.replace(tzinfo=UTC)
+    cases.sort(key=lambda c: (sla_text(c, now) == "", c.sla_due_at or far, c.ref))
+    rows = [{"case": c, "sla": sla_text(c, now), "overdue": c.is_overdue(now)} for c in cases]
+    return render(
+        ctx,
+        request,
+        auth,
+        "queue.html",
+        rows=rows,
+        statuses=STATUSES,
+        level_names=LEVELS,
+        status=status_filter or "",
+        level=level_filter or "",
+    )
+
+
+def _case_page(
+    ctx: WebContext, request: Request, auth: PageAuth, ref: str, status_code: int = 200, **extra: Any
+) -> Response:
+    case, events = ctx.service.case_for(ref, auth.user)
+    now = datetime.now(UTC)
+    return render(
+        ctx,
+        request,
+        auth,
+        "case.html",
+        status_code,
+        case=case,
+        reasons=visible_reasons(case.reasons, auth.user),
+        events=events,
+        actors=_actor_names(ctx, auth.user),
+        sla=sla_text(case, now),
+        overdue=case.is_overdue(now),
+        can_decide=auth.user.role in STAFF and case.status in ("open", "in_review", "needs_info"),
+        **extra,
+    )
+
+
+def _actor_names(ctx: WebContext, viewer: User) -> dict[str, str]:
+    names = key_names(ctx)
+    if viewer.role in STAFF:
+        return names
+    # A partner sees who acted in its own organisation; the vendor's staff appear as "Compliance".
+    own = f"({viewer.org})"
+    return {actor: (name if name.endswith(own) else "Compliance") for actor, name in names.items()}
+
+
+@router.get("/cases/{ref}", response_class=HTMLResponse)
+def case_page(request: Request, ctx: Ctx, auth: Auth, ref: str) -> Response:
+    """Facts, reasons with citations, the audit trail and (for compliance) the decision form."""
+    return _case_page(ctx, request, auth, ref)
+
+
+@router.post("/cases/{ref}/decide", response_class=HTMLResponse)
+def decide_submit(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    ref: str,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    comment: Field_ = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    """Record the decision with the signed-in user as actor, then show the case again."""
+    require_csrf(auth.session, csrf_token)
+    try:
+        ctx.service.decide_case(ref, decision, auth.user, comment)
+    except NotFound:
+        raise
+    except BadInput as exc:
+        return _case_page(ctx, request, auth, ref, 400, error=str(exc), comment=comment)
+    return RedirectResponse(f"/cases/{ref}", status_code=303)
+
+
+# -- API documentation (rendered here: the stock Swagger page loads its code from a CDN) ----------------
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request, ctx: Ctx) -> Response:
+    """The JSON API's routes and request bodies, from the OpenAPI document (also at /v1/openapi.json)."""
+    spec = request.app.openapi()
+    routes = [
+        {"method": method.upper(), "path": path, "summary": op.get("summary", ""), "doc": op.get("description", "")}
+        for path, ops in spec.get("paths", {}).items()
+        for method, op in ops.items()
+    ]
+    session = read_session(request, ctx)
+    return ctx.templates.TemplateResponse(
+        request,
+        "docs.html",
+        {"routes": routes, "user": None, "csrf": session.csrf if session else "", "error": None},
+    )
