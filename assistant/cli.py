@@ -246,6 +246,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(Settings(), host=args.host, port=args.port, dev=args.dev)
 
 
+def cmd_slack(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .slack.run import run_slack
+
+    return run_slack(Settings(), http=args.http, port=args.port, host=args.host)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.bench import main_bench
@@ -320,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--port", type=int, default=8000)
     serve_p.add_argument("--dev", action="store_true", help="allow an unset session secret (random per run; dev only)")
     serve_p.set_defaults(func=cmd_serve)
+
+    slack = sub.add_parser("slack", help="run the Slack app (Socket Mode; HTTP with --http)")
+    slack.add_argument("--http", action="store_true", help="serve POST /slack/events instead of Socket Mode")
+    slack.add_argument("--port", type=int, default=3000)
+    slack.add_argument("--host", default="0.0.0.0")
+    slack.set_defaults(func=cmd_slack)
 
     from .cli_cases import register as register_cases
 

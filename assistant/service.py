@@ -270,6 +270,33 @@ class AssistantService:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
+    def escalate(
+        self,
+        deal: str,
+        user: User,
+        *,
+        channel: str = "cli",
+        idempotency_key: str | None = None,
+    ) -> Screening:
+        """Open a case because the user asked compliance to review the deal, whatever level triage gives.
+
+        The level stays the triaged one: asking for a review never lowers or raises it.
+        """
+        text = validate_deal(deal)
+        started = time.perf_counter()
+        result = self.triage.assess(text=text)
+        reasons = self._reasons(result, user)
+        case = self._open_case(text, result, reasons, user, channel, idempotency_key, requested=True)
+        return Screening(
+            level=result.level,
+            reasons=reasons,
+            signals=result.signals,
+            next_steps=[self._readable_by(user, step) for step in result.next_steps],
+            case_ref=case.ref,
+            describes_deal=result.describes_deal,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
     # -- cases, feedback, keys (what the doors may do, checked here once) --------------------------------
 
     def cases_for(self, user: User, *, status: str | None = None, level: str | None = None) -> list[Case]:
@@ -381,6 +408,7 @@ class AssistantService:
         channel: str,
         idempotency_key: str | None,
         prompt_version: str | None = None,
+        requested: bool = False,
     ) -> Case:
         from .cases import Requester
 
@@ -388,7 +416,7 @@ class AssistantService:
         # replaying its key.
         key = f"{user.org}:{idempotency_key}" if idempotency_key else default_idempotency_key(channel, user, text)
         summary = " ".join(text.split())
-        facts: dict[str, Any] = {"text": text, "signals": result.signals}
+        facts: dict[str, Any] = {"text": text, "signals": result.signals, "escalated_by_requester": requested}
         if prompt_version:  # the prompt set the LLM was given for the answer that opened the case
             facts["prompt_version"] = prompt_version
         return self.cases.create(

@@ -100,7 +100,8 @@ def _mount_slack(app: FastAPI, service: AssistantService, settings: Settings) ->
     except (ImportError, AttributeError):
         log.info("SLACK_SIGNING_SECRET is set but the Slack package is not available; /slack/events is off")
         return
-    app.mount("/slack/events", factory(service, settings))
+    # A route, not a mount: a mount answers POST /slack/events with a redirect to /slack/events/.
+    app.add_route("/slack/events", factory(service, settings), methods=["POST"])
 
 
 class SecurityHeaders:

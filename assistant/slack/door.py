@@ -1,0 +1,170 @@
+"""What every Slack listener shares: the service, the directory, and how to post, update and fail.
+
+"Never silent": a listener posts a placeholder first, then replaces it with the result or with a
+reason for the failure (logged with the event id). Cases opened from Slack remember where they were
+asked, in the requester's channel field (`slack:<channel>:<thread ts>`), so decisions can be told
+there later, by any process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from ..answers.models import Answer
+from ..cases.models import Case
+from ..config import Settings
+from ..errors import AssistantError, BadInput, IndexUnavailable, PermissionDenied
+from ..service import AssistantService
+from . import blocks as bk
+from .audiences import Directory
+
+log = logging.getLogger(__name__)
+
+ANSWER_CACHE_SIZE = 500
+
+
+def thread_channel(channel: str, thread_ts: str) -> str:
+    """The requester channel recorded on a case: where to tell the requester about it."""
+    return f"slack:{channel}:{thread_ts}"
+
+
+def parse_thread_channel(value: str) -> tuple[str, str] | None:
+    """(channel, thread ts) from `slack:<channel>:<ts>`, or None for cases opened elsewhere."""
+    parts = value.split(":")
+    if len(parts) != 3 or parts[0] != "slack" or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def explain(exc: BaseException) -> str:
+    """What to tell a user about a failure (never a traceback or an internal detail)."""
+    if isinstance(exc, (BadInput, PermissionDenied)):
+        return str(exc)
+    if isinstance(exc, IndexUnavailable):
+        return "The guidance index is not available right now. Please try again in a few minutes."
+    if isinstance(exc, SlackApiError):
+        return f"Slack refused a request ({exc.response.get('error', 'unknown error')})."
+    if isinstance(exc, AssistantError):
+        return "The assistant is misconfigured; an administrator has been told."
+    return "Something went wrong on my side."
+
+
+@dataclass
+class Door:
+    """The Slack door's shared state and helpers (one per app; no globals)."""
+
+    service: AssistantService
+    settings: Settings
+    directory: Directory
+    _answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- answers kept for "Show all sources" (a miss re-asks the question) ----------------------------
+
+    def remember(self, answer: Answer) -> None:
+        with self._lock:
+            self._answers[answer.answer_id] = answer
+            while len(self._answers) > ANSWER_CACHE_SIZE:
+                self._answers.popitem(last=False)
+
+    def recall(self, answer_id: str) -> Answer | None:
+        with self._lock:
+            return self._answers.get(answer_id)
+
+    # -- posting ------------------------------------------------------------------------------------
+
+    def placeholder(
+        self, client: WebClient, channel: str, thread_ts: str | None, what: str = "Looking into it"
+    ) -> tuple[str, str]:
+        """Post the 'looking into it' message; returns its (channel id, ts)."""
+        reply = client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=f"{what}…", blocks=bk.placeholder_blocks(what)
+        )
+        return str(reply.get("channel") or channel), str(reply["ts"])
+
+    def publish(
+        self, client: WebClient, channel: str, ts: str, thread_ts: str | None, blocks: list[bk.Block], text: str
+    ) -> None:
+        """Replace the placeholder with the result; blocks beyond one message follow in the thread."""
+        pages = bk.paginate(blocks)
+        client.chat_update(channel=channel, ts=ts, text=bk.fallback_text(text), blocks=pages[0])
+        for page in pages[1:]:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts or ts, text="(continued)", blocks=page)
+
+    def fail(
+        self,
+        client: WebClient,
+        exc: BaseException,
+        *,
+        event_id: str,
+        channel: str | None = None,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        """Log the failure with the event id and tell the user why (update the placeholder if there is one)."""
+        expected = isinstance(exc, (BadInput, PermissionDenied))
+        extra = {"event_id": event_id, "channel": channel, "error": type(exc).__name__}
+        if expected:
+            log.info("slack request refused: %s", exc, extra=extra)
+        else:
+            log.error("slack request failed", exc_info=exc, extra=extra)
+        reason = explain(exc) + ("" if expected else f" (reference {event_id})")
+        if channel is None:
+            return
+        try:
+            if ts is not None:
+                client.chat_update(channel=channel, ts=ts, text=reason, blocks=bk.failure_blocks(reason))
+            elif user is not None:
+                client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=reason)
+            else:
+                client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reason)
+        except SlackApiError as second:
+            log.error("could not tell the user about a failure", extra={**extra, "slack_error": str(second)})
+
+    # -- cases ----------------------------------------------------------------------------------------
+
+    def announce_case(self, client: WebClient, ref: str) -> None:
+        """Post the case card to the compliance channel, once per case however many processes try."""
+        channel = self.settings.slack_compliance_channel
+        if not channel:
+            log.warning("no compliance channel configured; case not posted", extra={"case_ref": ref})
+            return
+        if not self.service.processed_events.first_time(f"slack-card:{ref}"):
+            return
+        case = self.service.cases.get(ref)
+        client.chat_postMessage(
+            channel=channel, text=f"New case {ref}: {bk.fallback_text(case.summary)}", blocks=bk.case_card(case)
+        )
+        log.info("case posted to compliance", extra={"case_ref": ref})
+
+    def notify_requester(self, client: WebClient, case: Case, text: str) -> None:
+        """Tell the requester in the thread the case came from (if it came from Slack)."""
+        where = parse_thread_channel(case.requester.channel)
+        if where is None:
+            return
+        channel, thread_ts = where
+        try:
+            client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=f"<@{case.requester.user_id}> {text}"[:3000]
+            )
+        except SlackApiError as exc:
+            log.warning("could not notify the requester", extra={"case_ref": case.ref, "error": str(exc)})
+
+
+def case_note(actor: str, action: str, comment: str | None) -> str:
+    """The line added under a case card after a decision or assignment."""
+    said = f": “{bk.escape(bk.clip(comment, 500))}”" if comment else ""
+    return f"{action} by <@{actor}>{said}"
+
+
+def body_user(body: dict[str, Any]) -> str:
+    """The acting user id of an interaction payload."""
+    return str((body.get("user") or {}).get("id") or body.get("user_id") or "")
