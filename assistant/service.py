@@ -189,7 +189,9 @@ class AssistantService:
             risk = Risk(level=triage.level, reasons=[r.model_dump() for r in reasons])
             if triage.level in CASE_LEVELS:
                 if open_case:
-                    case_ref = self._open_case(text, triage, reasons, user, channel, idempotency_key).ref
+                    case_ref = self._open_case(
+                        text, triage, reasons, user, channel, idempotency_key, prompt_version=prompt_version
+                    ).ref
                 answer_text = _risk_banner(triage.level, reasons, case_ref) + "\n\n" + answer_text
         elapsed = (time.perf_counter() - started) * 1000
         log.info(

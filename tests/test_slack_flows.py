@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,44 @@ class SlackEnv:
         return ref, str(card.answer["ts"]), SALES_CHANNEL, thread
 
 
+@contextmanager
+def serve_slack(service: AssistantService, settings: Settings, standin: SlackStandIn) -> Iterator[SlackEnv]:
+    """The Slack app over `service`, served by uvicorn on a loopback port."""
+    asgi = create_slack_asgi(service, settings, path="/slack/events")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(asgi, lifespan="on", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    try:
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            yield SlackEnv(standin, f"http://127.0.0.1:{port}/slack/events", service, settings, http)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def slack_settings(base: Settings, standin: SlackStandIn, db: Path) -> Settings:
+    """The base settings pointed at the stand-in and a fresh case database."""
+    return base.model_copy(
+        update={
+            "database_url": f"sqlite:///{db}",
+            "slack_bot_token": "xoxb-test-token",
+            "slack_signing_secret": SECRET,
+            "slack_api_url": standin.api_url,
+            "slack_compliance_channel": COMPLIANCE_CHANNEL,
+            "slack_channel_audiences": "CPARTNER=partner",
+        }
+    )
+
+
 @pytest.fixture(scope="module")
 def slack(
     tmp_path_factory: pytest.TempPathFactory, corpus_service: AssistantService, embedder: Embedder
@@ -170,34 +209,10 @@ def slack(
     with SlackStandIn(
         compliance_members=[REVIEWER, "UCOMP2"], shared_channels=["CSHARED"], external_users={"UEXT": "T0OTHER"}
     ) as standin:
-        settings = corpus_service.settings.model_copy(
-            update={
-                "database_url": f"sqlite:///{db}",
-                "slack_bot_token": "xoxb-test-token",
-                "slack_signing_secret": SECRET,
-                "slack_api_url": standin.api_url,
-                "slack_compliance_channel": COMPLIANCE_CHANNEL,
-                "slack_channel_audiences": "CPARTNER=partner",
-            }
-        )
+        settings = slack_settings(corpus_service.settings, standin, db)
         service = create_service(settings, embedder=embedder)
-        asgi = create_slack_asgi(service, settings, path="/slack/events")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(asgi, lifespan="on", log_level="warning"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started
-        with httpx.Client(trust_env=False, timeout=10) as http:
-            yield SlackEnv(standin, f"http://127.0.0.1:{port}/slack/events", service, settings, http)
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        with serve_slack(service, settings, standin) as env:
+            yield env
 
 
 def blocks_of(call: ApiCall) -> list[dict[str, Any]]:

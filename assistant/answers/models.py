@@ -45,6 +45,7 @@ class Answer(BaseModel):
     elapsed_ms: float = 0.0
     generator: str = "extractive"
     fallback_reason: str | None = None
+    prompt_version: str | None = None  # the prompt set an LLM was given (None when no LLM was asked)
 
     def to_json_dict(self) -> dict[str, Any]:
         data = self.model_dump()

@@ -189,6 +189,15 @@ def fallback_text(text: str) -> str:
     return clip(" ".join(text.split()), FALLBACK_TEXT_LIMIT)
 
 
+def streaming_blocks(text: str) -> list[Block]:
+    """A generated answer while it is still being written (verified sentences only)."""
+    shown = text if len(text) <= SECTION_LIMIT - 20 else text[: SECTION_LIMIT - 21] + "…"
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": shown}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "_Writing the answer…_"}]},
+    ]
+
+
 def placeholder_blocks(what: str = "Looking into it") -> list[Block]:
     return [context(f":hourglass_flowing_sand: {what}…")]
 

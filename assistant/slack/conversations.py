@@ -87,6 +87,7 @@ def answer_question(
             user,
             channel=thread_channel(channel, thread),
             idempotency_key=f"slack-ask:{channel}:{thread}",
+            on_partial=door.streamer(client, channel, ts),
         )
         door.remember(answer)
         blocks = bk.answer_blocks(answer)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +90,27 @@ class Door:
             channel=channel, thread_ts=thread_ts, text=f"{what}…", blocks=bk.placeholder_blocks(what)
         )
         return str(reply.get("channel") or channel), str(reply["ts"])
+
+    def streamer(self, client: WebClient, channel: str, ts: str, min_interval_s: float = 1.0) -> Callable[[str], None]:
+        """An `on_partial` callback that shows a generated answer growing in the placeholder.
+
+        Updates are throttled (Slack rate-limits chat.update); the final answer replaces the message anyway.
+        """
+        last: dict[str, Any] = {"at": 0.0, "text": ""}
+
+        def update(text: str) -> None:
+            now = time.monotonic()
+            if text == last["text"] or now - last["at"] < min_interval_s:
+                return
+            last.update(at=now, text=text)
+            try:
+                client.chat_update(
+                    channel=channel, ts=ts, text=bk.fallback_text(text), blocks=bk.streaming_blocks(text)
+                )
+            except Exception:  # a failed interim update must not cost the final answer
+                log.warning("slack streaming update failed", extra={"channel": channel})
+
+        return update
 
     def publish(
         self, client: WebClient, channel: str, ts: str, thread_ts: str | None, blocks: list[bk.Block], text: str
