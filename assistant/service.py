@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .answers.extractive import ExtractiveComposer, refusal
+from .answers.extractive import Composed, ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
-from .answers.models import Answer, Risk
+from .answers.models import Answer, Citation, Risk
 from .config import MAX_QUESTION_CHARS, Settings
 from .deals import CASE_LEVELS, LEVEL_LABELS, LocatorIndex, Screening, ScreenReason
 from .errors import NotFound, PermissionDenied, QuestionError
@@ -187,12 +187,19 @@ class AssistantService:
         if triage.describes_deal:
             reasons = self._reasons(triage, user)
             risk = Risk(level=triage.level, reasons=[r.model_dump() for r in reasons])
+            if composed.refused and composed.refusal_reason == "weak_evidence":
+                # A deal with no close guidance passage still gets its triage: the reasons, cited, and
+                # the steps the policy requires, rather than a refusal.
+                composed = _deal_answer(reasons, [self._readable_by(user, s) for s in triage.next_steps])
+                answer_text = composed.text
             if triage.level in CASE_LEVELS:
                 if open_case:
                     case_ref = self._open_case(
                         text, triage, reasons, user, channel, idempotency_key, prompt_version=prompt_version
                     ).ref
-                answer_text = _risk_banner(triage.level, reasons, case_ref) + "\n\n" + answer_text
+                # When the answer already lists the reasons, the banner need not repeat the first one.
+                banner_reasons = [] if answer_text.startswith("Why:") else reasons
+                answer_text = _risk_banner(triage.level, banner_reasons, case_ref) + "\n\n" + answer_text
         elapsed = (time.perf_counter() - started) * 1000
         log.info(
             "answered",
@@ -451,6 +458,25 @@ def validate_deal(deal: object) -> str:
     if len(text) > MAX_DEAL_CHARS:
         raise QuestionError(f"the deal description is {len(text)} characters long; the limit is {MAX_DEAL_CHARS}")
     return text
+
+
+def _deal_answer(reasons: list[ScreenReason], next_steps: list[str]) -> Composed:
+    """An answer made of the triage itself: each reason with its citations, then the next steps."""
+    citations: list[Citation] = []
+    number_of: dict[str, int] = {}
+    lines = ["Why:"]
+    for reason in reasons:
+        marks = []
+        for citation in reason.citations:
+            if citation.chunk_id not in number_of:
+                number_of[citation.chunk_id] = len(citations) + 1
+                citations.append(citation.model_copy(update={"n": number_of[citation.chunk_id]}))
+            marks.append(f"[{number_of[citation.chunk_id]}]")
+        lines.append(f"- {reason.text} {' '.join(marks)}".rstrip())
+    text = "\n".join(lines)
+    if next_steps:
+        text += "\n\nNext steps:\n" + "\n".join(f"{i}. {step}" for i, step in enumerate(next_steps, 1))
+    return Composed(text=text, citations=citations, next_steps=next_steps)
 
 
 def _risk_banner(level: str, reasons: list[ScreenReason], case_ref: str | None) -> str:

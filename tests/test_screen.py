@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,29 @@ def test_ask_about_a_risky_deal_opens_one_case(corpus_service: AssistantService)
     assert retry.case_ref == first.case_ref, "a retried question must not open a second case"
     plain = corpus_service.ask("What does UNGP Principle 17 say?", STAFF)
     assert plain.risk is None and plain.case_ref is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What's the best way to configure BGP on a home router?",
+        "How do firewalls with URL filtering work?",
+        "What does UNGP Principle 17 say?",
+        "Which red flags should a partner's sales staff watch for?",
+    ],
+)
+def test_questions_that_describe_no_deal_open_no_case(corpus_service: AssistantService, question: str) -> None:
+    answer = corpus_service.ask(question, STAFF, channel="no-deal")
+    assert answer.case_ref is None and answer.risk is None, answer.risk
+
+
+def test_a_deal_without_close_guidance_still_gets_its_triage(corpus_service: AssistantService) -> None:
+    answer = corpus_service.ask(SANCTIONED + " Can we go ahead?", STAFF, open_case=False)
+    assert not answer.refused
+    assert answer.risk is not None and answer.risk.level == "prohibited"
+    assert answer.answer.startswith("Risk: Prohibited.") and "Why:" in answer.answer
+    assert answer.next_steps and answer.citations
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)} == {c.n for c in answer.citations}
 
 
 @pytest.mark.parametrize("deal", ["", "  ", "d" * 4001])

@@ -148,7 +148,10 @@ class TriageEngine:
     def _describes_deal(signals: Signals, parties: Sequence[PartyHit]) -> bool:
         if parties or signals.undisclosed or signals.red_flags:
             return True
-        if signals.product is not None and signals.product.source == "pattern":
+        # A product named on its own ("how do I configure BGP on a router?") is a how-to question, not a
+        # deal: it also needs someone or somewhere to sell it to, or words of a sale.
+        context = signals.deal_cue or signals.end_user is not None or bool(signals.countries)
+        if signals.product is not None and signals.product.source == "pattern" and context:
             return True
         return signals.deal_cue and (signals.end_user is not None or bool(signals.countries))
 
