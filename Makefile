@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 DEMO_HOME ?= $(CURDIR)/.demo-home
 
-.PHONY: install dev demo test lint typecheck bench clean
+.PHONY: install dev demo test lint typecheck eval bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,9 @@ typecheck: $(DEV_STAMP)
 
 test: $(DEV_STAMP) lint typecheck
 	$(BIN)/pytest -q
+
+eval: $(STAMP)
+	$(BIN)/assistant eval --report reports/eval
 
 bench: $(STAMP)
 	$(BIN)/assistant bench

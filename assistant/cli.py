@@ -253,6 +253,20 @@ def cmd_slack(args: argparse.Namespace) -> int:
     return run_slack(Settings(), http=args.http, port=args.port, host=args.host)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .evals.runner import EVALS_DIR, main_eval
+
+    return main_eval(
+        Settings(),
+        questions=Path(args.questions) if args.questions else EVALS_DIR / "questions.jsonl",
+        deals=Path(args.deals) if args.deals else EVALS_DIR / "deals.jsonl",
+        offtopic=Path(args.offtopic) if args.offtopic else EVALS_DIR / "offtopic.jsonl",
+        as_json=args.json,
+        report_dir=Path(args.report) if args.report else None,
+    )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.bench import main_bench
@@ -263,7 +277,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     if not questions.is_file():
         _fail(f"{questions}: question file not found (give --questions FILE)")
-    return main_bench(settings, questions, args.json)
+    return main_bench(settings, questions, args.json, scale=args.scale)
 
 
 # -- parser ------------------------------------------------------------------------------------------------
@@ -338,8 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_cases(sub)
 
+    ev = sub.add_parser(
+        "eval", help="score answers, refusals and triage beside a LangChain baseline; exit 1 below a threshold"
+    )
+    ev.add_argument("--questions", metavar="FILE")
+    ev.add_argument("--deals", metavar="FILE")
+    ev.add_argument("--offtopic", metavar="FILE")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--report", metavar="DIR", help="write report.md, report.json and PNG charts here")
+    ev.set_defaults(func=cmd_eval)
+
     bench = sub.add_parser("bench", help="benchmark: each figure beside its reference, measured in one run")
     bench.add_argument("--json", action="store_true")
+    bench.add_argument(
+        "--scale", action="store_true", help="only the scale run: a synthetic 100,000-chunk index (minutes, ~2.3 GiB)"
+    )
     bench.add_argument("--questions", metavar="FILE", help="questions to time (default: evals/questions.jsonl)")
     bench.set_defaults(func=cmd_bench)
     return parser
