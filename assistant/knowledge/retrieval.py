@@ -145,6 +145,22 @@ class Retriever:
         self.lexical_weight = lexical_weight
         self.candidates = candidates
 
+    def _dense(self, qvec: np.ndarray, allowed: set[str], table: dict[str, CachedChunk]) -> list[tuple[str, float]]:
+        """Nearest neighbours within the allowed audiences.
+
+        Staff read everything, so their query needs no filter. For partners, Chroma's metadata filter is
+        slow on large collections, so we first over-fetch ids without it and keep the allowed ones (only ids
+        and audiences are looked at; no text of another audience is read); when too few remain, the
+        filtered query runs.
+        """
+        if allowed >= set(INTERNAL_AUDIENCES):
+            return self.store.nearest(qvec, self.dense_k, None)
+        wide = self.store.nearest(qvec, self.dense_k * 3, None)
+        kept = [(i, sim) for i, sim in wide if i in table and table[i].metadata.get("audience") in allowed]
+        if len(kept) >= self.dense_k:
+            return kept[: self.dense_k]
+        return self.store.nearest(qvec, self.dense_k, sorted(allowed))
+
     def retrieve(
         self, question: str, audiences: Sequence[str], k: int = 8, query_embedding: np.ndarray | None = None
     ) -> Retrieval:
@@ -154,8 +170,7 @@ class Retriever:
         lexical_index = self.lexical.get()
         table = self.lexical.chunks
         # Staff read every audience, so their query needs no filter; partners are filtered inside Chroma.
-        dense_filter = None if allowed >= set(INTERNAL_AUDIENCES) else sorted(allowed)
-        dense = self.store.nearest(qvec, self.dense_k, dense_filter)
+        dense = self._dense(qvec, allowed, table)
         lexical = lexical_index.search(question, self.lexical_k, sorted(allowed))
 
         # Stage 1: reciprocal-rank fusion gathers candidates that either view ranks well.
