@@ -35,8 +35,10 @@ def _confusion(counts: Counter[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def test_quality_bar_on_team_deal_set(engine: TriageEngine, embedder: Embedder) -> None:
-    deals = [json.loads(line) for line in DEALS.read_text(encoding="utf-8").splitlines() if line.strip()]
+@pytest.mark.parametrize("path", [DEALS, DEALS.parent / "deals_holdout.jsonl", DEALS.parent / "deals_blind.jsonl"])
+def test_quality_bar_on_team_deal_set(engine: TriageEngine, embedder: Embedder, path: Path) -> None:
+    # deals.jsonl shaped the patterns; the held-out sets were written apart from them (see evals/README.md).
+    deals = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     vectors = embedder.embed_documents([d["scenario"] for d in deals])
     counts: Counter[tuple[str, str]] = Counter()
     misses = []
@@ -224,3 +226,95 @@ def test_bad_country_level_is_refused(risk_copy: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"countries.csv, line 2: level 'C9'"):
         load_risk_policy(risk_copy)
+
+
+# --- gazetteer, clause-level similarity, negated state ownership ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "iso2"),
+    [
+        ("Pharma distributor in Isfahan wants 40 desktops for its warehouse office.", "IR"),
+        ("University in Kazan (Tatarstan) asks for a small GPU cluster.", "RU"),
+        ("Parks agency near Valparaíso wants rugged tablets.", "CL"),
+        ("A private school in Nice wants 30 laptops.", "FR"),
+    ],
+)
+def test_gazetteer_cities_name_their_country(engine: TriageEngine, text: str, iso2: str) -> None:
+    result = engine.assess(text)
+    assert iso2 in {c["iso2"] for c in result.signals["countries"]}
+
+
+def test_gazetteer_sets_the_level_of_an_embargoed_city(engine: TriageEngine) -> None:
+    result = engine.assess("Got an inbound from a pharma distributor in Isfahan asking for 40 desktops and printers.")
+    assert result.level == "prohibited"
+    assert result.reasons[0].rule == "prohibited-c3-destination"
+
+
+def test_gazetteer_ignores_common_words_and_lower_case(engine: TriageEngine) -> None:
+    result = engine.assess("Nice deal! Split the order of 20 laptops for a bakery in Porto into two shipments.")
+    assert {c["iso2"] for c in result.signals["countries"]} == {"PT"}
+    assert result.level == "proceed"
+
+
+def test_country_names_win_over_cities_of_the_same_name(engine: TriageEngine) -> None:
+    result = engine.assess("Distributor in Jordan wants 20 laptops for a bank.")  # not Jordan, Hong Kong
+    assert {c["iso2"] for c in result.signals["countries"]} == {"JO"}
+
+
+def test_clause_similarity_finds_an_indirect_p3_description(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Distributor in Mendoza has a new opportunity. They want a portable box that impersonates the local "
+        "mobile network so it can grab the identities of all handsets in range. The customer is the provincial police."
+    )
+    product = result.signals["product"]
+    assert product["tier"] == "P3"
+    assert product["source"] == "similarity"
+    assert "impersonates" in product["evidence"][0]
+    assert result.level == "escalate"
+
+
+def test_clause_similarity_skips_negated_stretches(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Hospital in Seoul wants ward cameras with fall-detection analytics. "
+        "Not facial recognition, no identification of patients - it just alerts nurses."
+    )
+    assert result.signals["product"]["tier"] == "P2"
+    assert result.level == "enhanced_due_diligence"
+
+
+def test_single_clause_ask_reuses_the_query_embedding(engine: TriageEngine, embedder: Embedder) -> None:
+    text = "Can we sell IMSI catchers to the police in Lima?"
+    clauses, vectors = engine.extractor.clause_vectors(text, embedder.embed_query(text))
+    assert clauses == [text]
+    assert vectors.shape[0] == 1
+
+
+def test_negated_state_ownership_makes_a_private_isp(engine: TriageEngine) -> None:
+    private = engine.assess(
+        "Regional ISP in Montevideo, fully private (no state shareholding), buying edge routers to expand fibre."
+    )
+    assert private.signals["end_user"]["type"] == "E0"
+    assert private.level == "proceed"
+    state = engine.assess("State-owned ISP in Montevideo buying edge routers to expand fibre.")
+    assert state.signals["end_user"]["type"] == "E2"
+
+
+def test_stated_intent_to_abuse_is_prohibited(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Reseller in Bucharest selling thermal drones to the gendarmerie; the officer said they'll use them on "
+        "protesters next month."
+    )
+    assert result.level == "prohibited"
+    assert any(f["id"] == "abuse_intent" for f in result.signals["red_flags"])
+
+
+def test_combined_bis_red_flags_escalate(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Trading firm in Hong Kong wants 40 GPU servers, will pay in cash, ships to a freight forwarder in Panama "
+        "and declined installation."
+    )
+    assert {"cash_payment", "forwarder_destination", "support_declined"} <= {
+        f["id"] for f in result.signals["red_flags"]
+    }
+    assert result.level == "escalate"

