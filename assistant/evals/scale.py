@@ -148,7 +148,7 @@ def run_scale(
     )
     figures.append(
         Figure(
-            "scale: query p95 (partner, filtered in Chroma)",
+            "scale: query p95 (partner, audience-filtered)",
             percentile(partner_ms, 0.95),
             "ms",
             "raw query embedding p95",
