@@ -58,6 +58,18 @@ class LocatorIndex:
             self._by_locator.setdefault(locator, []).append((int(chunk.metadata.get("seq", 0)), ident))
         for entries in self._by_locator.values():
             entries.sort()
+        self._prefixes_outside: dict[tuple[str, ...], list[str]] = {}
+
+    def prefixes_outside(self, audiences: tuple[str, ...]) -> list[str]:
+        """Citation prefixes (e.g. 'RAS') of documents outside these audiences, longest first."""
+        if audiences not in self._prefixes_outside:
+            prefixes = {
+                str(c.metadata.get("cite_as", ""))
+                for c in self.table.values()
+                if c.metadata.get("audience") not in audiences
+            }
+            self._prefixes_outside[audiences] = sorted(prefixes - {""}, key=len, reverse=True)
+        return self._prefixes_outside[audiences]
 
     def cite(self, locators: list[str], audiences: tuple[str, ...], start: int = 1) -> list[Citation]:
         """Citations for the locators the user may read; the quote is the passage's opening sentence."""
@@ -70,18 +82,8 @@ class LocatorIndex:
                     continue
                 spans = list(sentence_spans(chunk.text))
                 quote = chunk.text[spans[0][0] : spans[0][1]] if spans else chunk.text[:300]
-                out.append(
-                    Citation(
-                        n=start + len(out),
-                        doc_id=str(meta.get("doc_id", "")),
-                        title=str(meta.get("title", "")),
-                        locator=locator,
-                        source_type=str(meta.get("source_type", "")),
-                        audience=str(meta.get("audience", "")),
-                        url=str(meta.get("url", "")),
-                        quote=quote,
-                        chunk_id=ident,
-                    )
-                )
+                # The locator the policy cites, even when the chunk's own locator carries a page.
+                citation = Citation.of_chunk(start + len(out), ident, meta, quote)
+                out.append(citation.model_copy(update={"locator": locator}))
                 break
         return out

@@ -265,19 +265,10 @@ class AssistantService:
             text = validate_deal(deal)
             result = self.triage.assess(text=text)
         reasons = self._reasons(result, user)
-        next_steps = [self._readable_by(user, step) for step in result.next_steps]
         case_ref = None
         if open_case and result.level in CASE_LEVELS:
             case_ref = self._open_case(text, result, reasons, user, channel, idempotency_key).ref
-        return Screening(
-            level=result.level,
-            reasons=reasons,
-            signals=result.signals,
-            next_steps=next_steps,
-            case_ref=case_ref,
-            describes_deal=result.describes_deal,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
+        return self._screening(result, reasons, user, case_ref, started)
 
     def escalate(
         self,
@@ -296,12 +287,17 @@ class AssistantService:
         result = self.triage.assess(text=text)
         reasons = self._reasons(result, user)
         case = self._open_case(text, result, reasons, user, channel, idempotency_key, requested=True)
+        return self._screening(result, reasons, user, case.ref, started)
+
+    def _screening(
+        self, result: TriageResult, reasons: list[ScreenReason], user: User, case_ref: str | None, started: float
+    ) -> Screening:
         return Screening(
             level=result.level,
             reasons=reasons,
             signals=result.signals,
             next_steps=[self._readable_by(user, step) for step in result.next_steps],
-            case_ref=case.ref,
+            case_ref=case_ref,
             describes_deal=result.describes_deal,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
@@ -382,29 +378,24 @@ class AssistantService:
         """Text with references to guidance the user may not read (e.g. internal clause numbers) removed."""
         if not user.is_partner:
             return text
-        hidden = sorted(
-            {
-                str(c.metadata.get("cite_as", ""))
-                for c in self.lexical.chunks.values()
-                if c.metadata.get("audience") not in user.audiences
-            }
-            - {""},
-            key=len,
-            reverse=True,
-        )
-        for prefix in hidden:
+        for prefix in self._locator_index().prefixes_outside(user.audiences):
             text = re.sub(rf"\b{re.escape(prefix)}(\s+\d+(?:\.\d+)*(?:\(\w+\))*)?(,\s*)?", "", text)
         return re.sub(r"\s*\(\s*\)", "", re.sub(r",\s*\)", ")", text)).strip()
 
-    def _reasons(self, result: TriageResult, user: User) -> list[ScreenReason]:
+    def _locator_index(self) -> LocatorIndex:
+        """The locator index over the current passage table (rebuilt only when an ingest replaced it)."""
         self.lexical.get()  # loads the passage table on first use
         table = self.lexical.chunks
         if self._locators is None or self._locators.table is not table:
             self._locators = LocatorIndex(table)
+        return self._locators
+
+    def _reasons(self, result: TriageResult, user: User) -> list[ScreenReason]:
+        locators = self._locator_index()
         out: list[ScreenReason] = []
         for reason in result.reasons:
             # A partner never sees an internal clause, even as the basis of a decision about its own deal.
-            citations = self._locators.cite(list(reason.cite), user.audiences)
+            citations = locators.cite(list(reason.cite), user.audiences)
             out.append(ScreenReason(text=reason.text, rule=reason.rule, citations=citations))
         return out
 

@@ -17,8 +17,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .loopback import LoopbackServer
 
 _MAX_DELAY_S = 30.0
 
@@ -50,49 +52,25 @@ class RecordedRequest:
         return next((str(m.get("content", "")) for m in self.messages if m.get("role") == role), "")
 
 
-class LLMStandIn:
+class LLMStandIn(LoopbackServer):
     """A threaded loopback server imitating the OpenAI chat-completions endpoint."""
 
+    name = "llm-standin"
+
     def __init__(self) -> None:
+        super().__init__()
         self.reply: Callable[[dict[str, Any]], Scripted] = lambda body: Scripted("")
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         """Base URL for an OpenAI client, e.g. http://127.0.0.1:40123/v1."""
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return self.base_url + "/v1"
 
-    def start(self) -> LLMStandIn:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="llm-standin", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Cut delayed answers short, stop serving and close the port."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> LLMStandIn:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _before_stop(self) -> None:
+        self._stopping.set()  # cut delayed answers short
 
     def script(self, scripted: Scripted | Callable[[dict[str, Any]], Scripted]) -> None:
         """Answer every following request with this completion (or with what the function returns)."""

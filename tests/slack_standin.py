@@ -17,9 +17,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from .loopback import LoopbackServer
 
 TEAM_ID = "T0HOME"
 BOT_USER_ID = "UBOT"
@@ -47,7 +49,7 @@ class ApiCall:
         return json.loads(value) if isinstance(value, str) else value
 
 
-class SlackStandIn:
+class SlackStandIn(LoopbackServer):
     """A threaded loopback HTTP server that imitates the parts of Slack's Web API the app uses."""
 
     def __init__(
@@ -58,6 +60,7 @@ class SlackStandIn:
         external_users: dict[str, str] | None = None,
     ) -> None:
         """`shared_channels` are Slack Connect channels; `external_users` maps user ids to another team."""
+        super().__init__()
         self.compliance_members = list(compliance_members)
         self.shared_channels = set(shared_channels)
         self.external_users = dict(external_users or {})
@@ -68,17 +71,10 @@ class SlackStandIn:
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    name = "slack-standin"
 
     @property
     def api_url(self) -> str:
@@ -88,28 +84,6 @@ class SlackStandIn:
     def response_url(self, name: str = "cmd") -> str:
         """A slash command response URL served by the stand-in."""
         return f"{self.base_url}/response/{name}"
-
-    def start(self) -> SlackStandIn:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-standin", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- behaviour ------------------------------------------------------------------------------------------
 

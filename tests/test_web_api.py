@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 
 from assistant.errors import ConfigError
 from assistant.knowledge.embeddings import Embedder
-from assistant.service import AssistantService, create_service
+from assistant.service import AssistantService
 from assistant.web import create_web_app
 
-SECRET = "test-only-session-secret-0123456789abcdefghijklmnop"
+from .web_support import web_service_over
+
 ESCALATE = "Carrier routers for the state-owned ISP in Pakistan, same operator that cut mobile data in Balochistan."
 OFFICE = "Twenty laptops and two office printers for a bakery in Lyon."
 ASK_KEYS = {"question", "answer", "refused", "citations", "risk", "case_ref", "elapsed_ms", "answer_id"}
@@ -28,11 +29,7 @@ def web_service(
     corpus_service: AssistantService, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> AssistantService:
     """The session's indexed corpus (read only) with a case database of this module's own."""
-    db = tmp_path_factory.mktemp("web-api") / "cases.db"
-    settings = corpus_service.settings.model_copy(
-        update={"database_url": f"sqlite:///{db}", "session_secret": SECRET, "rate_limit_per_minute": 10_000}
-    )
-    return create_service(settings, embedder=embedder)
+    return web_service_over(corpus_service, embedder, tmp_path_factory.mktemp("web-api"))
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,10 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant.knowledge.embeddings import Embedder
-from assistant.service import AssistantService, create_service
+from assistant.service import AssistantService
 from assistant.web import create_web_app
+
+from .web_support import web_service_over
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,7 +34,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-SECRET = "test-only-session-secret-browser-0123456789abcdefgh"
 DEAL = "Carrier routers for the state-owned ISP in Pakistan, same operator that cut mobile data in Balochistan."
 
 pytestmark = pytest.mark.skipif(
@@ -45,11 +46,7 @@ def web_service(
     corpus_service: AssistantService, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> AssistantService:
     """The session's indexed corpus (read only) with a case database of this module's own."""
-    db = tmp_path_factory.mktemp("web-browser") / "cases.db"
-    settings = corpus_service.settings.model_copy(
-        update={"database_url": f"sqlite:///{db}", "session_secret": SECRET, "rate_limit_per_minute": 10_000}
-    )
-    return create_service(settings, embedder=embedder)
+    return web_service_over(corpus_service, embedder, tmp_path_factory.mktemp("web-browser"))
 
 
 @pytest.fixture(scope="module")

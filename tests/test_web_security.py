@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 
 from assistant.knowledge.embeddings import Embedder
 from assistant.knowledge.textproc import sentence_spans
-from assistant.service import AssistantService, create_service
+from assistant.service import AssistantService
 from assistant.web import create_web_app
 
 from .conftest import EVALS, load_jsonl
+from .web_support import web_service_over
 
-SECRET = "test-only-session-secret-abcdefghijklmnop0123456789"
 ESCALATE = "Carrier routers for the state-owned ISP in Pakistan, same operator that cut mobile data in Balochistan."
 PARTNER_AUDIENCES = ("public", "partner")
 
@@ -27,11 +27,7 @@ def web_service(
     corpus_service: AssistantService, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> AssistantService:
     """The session's indexed corpus (read only) with a case database of this module's own."""
-    db = tmp_path_factory.mktemp("web-security") / "cases.db"
-    settings = corpus_service.settings.model_copy(
-        update={"database_url": f"sqlite:///{db}", "session_secret": SECRET, "rate_limit_per_minute": 10_000}
-    )
-    return create_service(settings, embedder=embedder)
+    return web_service_over(corpus_service, embedder, tmp_path_factory.mktemp("web-security"))
 
 
 @pytest.fixture(scope="module")

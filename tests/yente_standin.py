@@ -16,11 +16,13 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from rapidfuzz import fuzz
+
+from .loopback import LoopbackServer
 
 _HANG_LIMIT_S = 30.0
 
@@ -60,11 +62,12 @@ def _plain(text: str) -> str:
     return " ".join(_ORG_TYPES.sub(" ", without_accents).split())
 
 
-class YenteStandIn:
+class YenteStandIn(LoopbackServer):
     """A threaded loopback HTTP server that imitates yente's /match endpoint."""
 
     def __init__(self, entities: list[StandInEntity], datasets: tuple[str, ...] = ("default",)) -> None:
         """Serve these entities for the given dataset names; call start() (or use `with`)."""
+        super().__init__()
         self.entities = list(entities)
         self.datasets = datasets
         self.requests: list[RecordedRequest] = []
@@ -72,41 +75,16 @@ class YenteStandIn:
         self._release = threading.Event()
         self._override: tuple[int, str] | None = None
         self._hanging = False
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    name = "yente-standin"
 
     @property
     def url(self) -> str:
         """Base URL of the running server, e.g. http://127.0.0.1:40123."""
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.base_url
 
-    def start(self) -> YenteStandIn:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="yente-standin", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release hanging requests, stop serving and close the port."""
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> YenteStandIn:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _before_stop(self) -> None:
+        self._release.set()  # release hanging requests
 
     def answer_with(self, status: int, body: str = '{"detail": "Internal Server Error"}') -> None:
         """Answer every request with this status and raw body until behave() is called."""

@@ -84,21 +84,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _citation(n: int, passage: Passage, quote: str) -> Citation:
-    meta = passage.metadata
-    return Citation(
-        n=n,
-        doc_id=str(meta.get("doc_id", "")),
-        title=str(meta.get("title", "")),
-        locator=str(meta.get("locator", "")),
-        source_type=str(meta.get("source_type", "")),
-        audience=str(meta.get("audience", "")),
-        url=str(meta.get("url", "")),
-        quote=quote,
-        chunk_id=passage.id,
-    )
-
-
 class ExtractiveComposer:
     """Builds a short answer from the top passages; refuses when the evidence is weak."""
 
@@ -137,7 +122,7 @@ class ExtractiveComposer:
                 continue
             n = len(citations) + 1
             quote = passage.text[span.start : span.end]
-            citations.append(_citation(n, passage, quote))
+            citations.append(Citation.of_chunk(n, passage.id, passage.metadata, quote))
             lines.append(f"{_one_line(quote)} [{n}]")
             if not steps:
                 steps = [f"{_one_line(item)} [{n}]" for item in _steps(passage)[:_MAX_STEPS]]

@@ -21,6 +21,21 @@ class Citation(BaseModel):
     quote: str
     chunk_id: str
 
+    @classmethod
+    def of_chunk(cls, n: int, chunk_id: str, metadata: dict[str, Any], quote: str) -> Citation:
+        """The citation of a stored chunk, from its metadata; `quote` must be verbatim from its text."""
+        return cls(
+            n=n,
+            doc_id=str(metadata.get("doc_id", "")),
+            title=str(metadata.get("title", "")),
+            locator=str(metadata.get("locator", "")),
+            source_type=str(metadata.get("source_type", "")),
+            audience=str(metadata.get("audience", "")),
+            url=str(metadata.get("url", "")),
+            quote=quote,
+            chunk_id=chunk_id,
+        )
+
 
 class Risk(BaseModel):
     """The triage outcome attached to an answer when the question describes a deal."""

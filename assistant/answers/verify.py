@@ -263,7 +263,7 @@ class CitationVerifier:
             lines.setdefault(sentence.line, (sentence.prefix, []))[1].append(f"{body} {markers}{stop}")
         text = "\n".join(prefix + " ".join(parts) for _, (prefix, parts) in sorted(lines.items()))
         citations = [
-            _citation(new, self.passages[old - 1], quotes[old][1])
+            _quote_citation(new, self.passages[old - 1], quotes[old][1])
             for old, new in sorted(numbering.items(), key=lambda item: item[1])
         ]
         substantive = [c for c in checks if c.substantive]
@@ -276,16 +276,5 @@ class CitationVerifier:
         return Verified(text=text, citations=citations, checks=checks, ok=ok, reason=reason)
 
 
-def _citation(n: int, passage: Passage, span: tuple[int, int]) -> Citation:
-    meta = passage.metadata
-    return Citation(
-        n=n,
-        doc_id=str(meta.get("doc_id", "")),
-        title=str(meta.get("title", "")),
-        locator=str(meta.get("locator", "")),
-        source_type=str(meta.get("source_type", "")),
-        audience=str(meta.get("audience", "")),
-        url=str(meta.get("url", "")),
-        quote=passage.text[span[0] : span[1]],
-        chunk_id=passage.id,
-    )
+def _quote_citation(n: int, passage: Passage, span: tuple[int, int]) -> Citation:
+    return Citation.of_chunk(n, passage.id, passage.metadata, passage.text[span[0] : span[1]])

@@ -66,13 +66,8 @@ def register(app: App, door: Door) -> None:
         user = door.directory.compliance_user(client, body_user(body))
         if user is None:
             channel, thread = message_place(body)
-            door.fail(
-                client,
-                PermissionDenied(not_compliance_text(door)),
-                event_id=f"action:{body.get('trigger_id')}",
-                channel=channel,
-                thread_ts=thread,
-                user=body_user(body),
+            door.fail_action(
+                client, PermissionDenied(not_compliance_text(door)), body, channel=channel, thread_ts=thread
             )
         return user
 
@@ -93,7 +88,7 @@ def register(app: App, door: Door) -> None:
                 blocks=bk.case_card(case, case_note(user.id, "Assigned", None)),
             )
         except Exception as exc:
-            door.fail(client, exc, event_id=f"action:{body.get('trigger_id')}", channel=channel, user=body_user(body))
+            door.fail_action(client, exc, body, channel=channel)
 
     def on_decision_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -106,7 +101,7 @@ def register(app: App, door: Door) -> None:
             metadata = {"ref": ref, "decision": decision, "channel": channel, "ts": ts}
             client.views_open(trigger_id=body["trigger_id"], view=bk.decision_modal(ref, decision, metadata))
         except Exception as exc:
-            door.fail(client, exc, event_id=f"action:{body.get('trigger_id')}", channel=channel, user=body_user(body))
+            door.fail_action(client, exc, body, channel=channel)
 
     for action_id in DECISION_ACTIONS:
         app.action(action_id)(on_decision_button)

@@ -121,6 +121,25 @@ class Door:
         for page in pages[1:]:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts or ts, text="(continued)", blocks=page)
 
+    def fail_action(
+        self,
+        client: WebClient,
+        exc: BaseException,
+        body: dict[str, Any],
+        *,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        """`fail` for a button or other interaction: its trigger id stands in for the event id."""
+        self.fail(
+            client,
+            exc,
+            event_id=f"action:{body.get('trigger_id')}",
+            channel=channel,
+            thread_ts=thread_ts,
+            user=body_user(body),
+        )
+
     def fail(
         self,
         client: WebClient,

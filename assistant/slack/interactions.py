@@ -72,14 +72,7 @@ def register(app: App, door: Door) -> None:
             door.service.record_feedback(user, answer_id=ref["a"], question=ref["q"], helpful=True, channel="slack")
             thank(client, channel, user.id, thread, "Thanks: noted as helpful.")
         except Exception as exc:
-            door.fail(
-                client,
-                exc,
-                event_id=f"action:{body.get('trigger_id')}",
-                channel=channel,
-                thread_ts=thread,
-                user=body_user(body),
-            )
+            door.fail_action(client, exc, body, channel=channel, thread_ts=thread)
 
     @app.action("dd_feedback_down")
     def on_not_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -89,14 +82,7 @@ def register(app: App, door: Door) -> None:
         try:
             client.views_open(trigger_id=body["trigger_id"], view=bk.feedback_modal(metadata))
         except Exception as exc:
-            door.fail(
-                client,
-                exc,
-                event_id=f"action:{body.get('trigger_id')}",
-                channel=channel,
-                thread_ts=thread,
-                user=body_user(body),
-            )
+            door.fail_action(client, exc, body, channel=channel, thread_ts=thread)
 
     def record_not_helpful(client: WebClient, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -154,14 +140,7 @@ def register(app: App, door: Door) -> None:
                 answer = door.service.ask(ref["q"], user, channel="slack", open_case=False)
             client.views_open(trigger_id=body["trigger_id"], view=bk.sources_modal(answer.citations))
         except Exception as exc:
-            door.fail(
-                client,
-                exc,
-                event_id=f"action:{body.get('trigger_id')}",
-                channel=channel,
-                thread_ts=thread,
-                user=body_user(body),
-            )
+            door.fail_action(client, exc, body, channel=channel, thread_ts=thread)
 
     # -- escalation -------------------------------------------------------------------------------------
 
@@ -174,14 +153,7 @@ def register(app: App, door: Door) -> None:
         try:
             client.views_open(trigger_id=body["trigger_id"], view=bk.escalate_modal(ref["q"], metadata))
         except Exception as exc:
-            door.fail(
-                client,
-                exc,
-                event_id=f"action:{body.get('trigger_id')}",
-                channel=channel,
-                thread_ts=thread,
-                user=body_user(body),
-            )
+            door.fail_action(client, exc, body, channel=channel, thread_ts=thread)
 
     @app.view("dd_escalate")
     def on_escalate(
