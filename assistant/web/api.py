@@ -91,10 +91,10 @@ class FeedbackRequest(BaseModel):
 
 
 def scoped_idempotency_key(user: User, presented: str | None) -> str | None:
-    """A client's idempotency key, namespaced by caller, so one organisation's key never finds another's case."""
+    """A client's idempotency key, namespaced by door and caller (the service adds the organisation)."""
     if not presented or not presented.strip():
         return None
-    return f"{CHANNEL}:{user.org}:{user.id}:{presented.strip()}"
+    return f"{CHANNEL}:{user.id}:{presented.strip()}"
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
