@@ -26,6 +26,8 @@ class ScreenReason(BaseModel):
     text: str
     rule: str
     citations: list[Citation] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+    """The words of the deal that triggered this reason, quoted as written."""
 
 
 class Screening(BaseModel):
@@ -38,6 +40,8 @@ class Screening(BaseModel):
     next_steps: list[str] = Field(default_factory=list)
     case_ref: str | None = None
     describes_deal: bool = True
+    missing_facts: list[dict[str, str]] = Field(default_factory=list)
+    """Facts the deal does not state: {"fact", "assumed", "question"} for each."""
     elapsed_ms: float = 0.0
 
     def to_json_dict(self) -> dict[str, Any]:

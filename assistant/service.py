@@ -260,10 +260,10 @@ class AssistantService:
         started = time.perf_counter()
         if isinstance(deal, DealFields):
             text = validate_deal(deal.as_text())
-            result = self.triage.assess(fields=deal)
+            result = self.triage.assess(fields=deal, is_deal=True)
         else:
             text = validate_deal(deal)
-            result = self.triage.assess(text=text)
+            result = self.triage.assess(text=text, is_deal=True)
         reasons = self._reasons(result, user)
         case_ref = None
         if open_case and result.level in CASE_LEVELS:
@@ -284,7 +284,7 @@ class AssistantService:
         """
         text = validate_deal(deal)
         started = time.perf_counter()
-        result = self.triage.assess(text=text)
+        result = self.triage.assess(text=text, is_deal=True)
         reasons = self._reasons(result, user)
         case = self._open_case(text, result, reasons, user, channel, idempotency_key, requested=True)
         return self._screening(result, reasons, user, case.ref, started)
@@ -299,6 +299,7 @@ class AssistantService:
             next_steps=[self._readable_by(user, step) for step in result.next_steps],
             case_ref=case_ref,
             describes_deal=result.describes_deal,
+            missing_facts=[m.to_dict() for m in result.missing],
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
@@ -396,7 +397,9 @@ class AssistantService:
         for reason in result.reasons:
             # A partner never sees an internal clause, even as the basis of a decision about its own deal.
             citations = locators.cite(list(reason.cite), user.audiences)
-            out.append(ScreenReason(text=reason.text, rule=reason.rule, citations=citations))
+            out.append(
+                ScreenReason(text=reason.text, rule=reason.rule, citations=citations, evidence=list(reason.evidence))
+            )
         return out
 
     def _open_case(

@@ -87,13 +87,43 @@ class Category:
 
 @dataclass(frozen=True)
 class Flag:
-    """A red flag, a use (context fact) or a severity cue."""
+    """A red flag, a use (context fact) or a severity cue.
+
+    `unless` cues cancel a match in the same sentence ("screening came back clean"); `negatable`
+    flags are also cancelled by a negation word just before the cue ("not on any sanctions list").
+    `examples` are sentences the engine compares each clause of a deal with, for wording no cue covers.
+    """
 
     id: str
     label: str
     cues: tuple[Cue, ...]
     cite: str = ""
     material: bool = False
+    unless: tuple[Cue, ...] = ()
+    negatable: bool = False
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Words that describe a country's situation and set its context level when none is named (RAS 4.5)."""
+
+    level: str
+    label: str
+    cues: tuple[Cue, ...]
+    unless: tuple[Cue, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnknownFact:
+    """What the engine assumes when a deal fact cannot be determined, and the question that settles it."""
+
+    fact: str
+    """'product', 'end_user' or 'country'."""
+    assume: str
+    """The tier, type or level assumed (P1, E3, C2...)."""
+    question: str
+    cite: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +170,8 @@ class GazetteerSettings:
     common_word_min_population: int = 500000
     place_words: tuple[str, ...] = ("in", "near", "from", "around", "outside", "to", "at")
     ignore: frozenset[str] = frozenset()
+    lowercase_min_population: int = 150000
+    """A city name typed in lower case counts only for a city at least this large."""
 
 
 @dataclass(frozen=True)
@@ -168,9 +200,16 @@ class RiskPolicy:
     country_aliases: dict[str, str]
     eu_members: frozenset[str]
     unknown_country_level: str
+    country_case_sensitive: frozenset[str]
+    """Lower-cased country names and aliases that match only as written (ordinary words: turkey, chad)."""
     rules: tuple[Rule, ...]
     next_steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
     gazetteer: GazetteerSettings = field(default_factory=GazetteerSettings)
+    unknowns: dict[str, UnknownFact] = field(default_factory=dict)
+    """'product', 'end_user', 'country' -> what is assumed when the deal does not say."""
+    situations: tuple[Situation, ...] = ()
+    flag_similarity_threshold: float = 1.01
+    """A clause at least this similar to a red flag's example raises that flag (above 1: never)."""
 
     def product(self, code: str) -> Category:
         return next(c for c in self.products if c.code == code)
@@ -276,6 +315,8 @@ def _cues(values: Any, where: str, line: int, *, case_sensitive: bool = False) -
 
 
 def _strings(values: Any, where: str, line: int) -> tuple[str, ...]:
+    if isinstance(values, list) and not values:
+        return ()
     if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
         raise _Problem(line, f"{where} must be a list of non-empty strings")
     return tuple(values)
@@ -313,7 +354,7 @@ def _flags(section: Any, where: str, line: int, *, with_cite: bool, with_materia
     for index, entry in enumerate(section):
         entry_line = _line_of(section, index)
         flag_id = _need(entry, "id", str, f"{where} entry {index + 1}", entry_line)
-        allowed = {"id", "label", "patterns"} | ({"cite"} if with_cite else set())
+        allowed = {"id", "label", "patterns", "unless", "negatable", "examples"} | ({"cite"} if with_cite else set())
         allowed |= {"material"} if with_material else set()
         _only_keys(entry, allowed, f"{where} '{flag_id}'")
         if any(f.id == flag_id for f in flags):
@@ -324,7 +365,12 @@ def _flags(section: Any, where: str, line: int, *, with_cite: bool, with_materia
         if not isinstance(material, bool):
             raise _Problem(_line_of(entry, "material"), f"'material' of {where} '{flag_id}' must be true or false")
         cues = _cues(entry.get("patterns"), f"{where} '{flag_id}' patterns", _line_of(entry, "patterns"))
-        flags.append(Flag(flag_id, label, cues, cite, material))
+        unless = _cues(entry.get("unless"), f"{where} '{flag_id}' unless", _line_of(entry, "unless"))
+        negatable = entry.get("negatable", False)
+        if not isinstance(negatable, bool):
+            raise _Problem(_line_of(entry, "negatable"), f"'negatable' of {where} '{flag_id}' must be true or false")
+        examples = _strings(entry.get("examples", []) or [], f"{where} '{flag_id}' examples", _line_of(entry, "examples"))
+        flags.append(Flag(flag_id, label, cues, cite, material, unless, negatable, examples))
     return tuple(flags)
 
 
@@ -378,18 +424,46 @@ def _rules(section: Any, red_flag_ids: set[str], use_ids: set[str], line: int) -
     return tuple(rules)
 
 
+def _situations(section: Any, line: int) -> tuple[Situation, ...]:
+    if section is None:
+        return ()
+    if not isinstance(section, list):
+        raise _Problem(line, "countries 'situations' must be a list")
+    out = []
+    for index, entry in enumerate(section):
+        entry_line = _line_of(section, index)
+        where = f"countries situation {index + 1}"
+        level = _need(entry, "level", str, where, entry_line)
+        _only_keys(entry, {"level", "label", "patterns", "unless"}, where)
+        if level not in COUNTRY_LEVELS:
+            raise _Problem(_line_of(entry, "level"), f"unknown country level '{level}' in {where}")
+        label = _need(entry, "label", str, where, entry_line)
+        cues = _cues(entry.get("patterns"), f"{where} patterns", _line_of(entry, "patterns"))
+        if not cues:
+            raise _Problem(entry_line, f"{where} needs patterns")
+        unless = _cues(entry.get("unless"), f"{where} unless", _line_of(entry, "unless"))
+        out.append(Situation(level, label, cues, unless))
+    return tuple(out)
+
+
 def _gazetteer(section: Any, line: int) -> GazetteerSettings:
     if section is None:
         return GazetteerSettings()
     if not isinstance(section, _Map):
         raise _Problem(line, "'gazetteer' must be a mapping")
-    allowed = {"enabled", "min_population", "common_word_min_population", "place_words", "ignore"}
+    allowed = {
+        "enabled", "min_population", "common_word_min_population", "lowercase_min_population", "place_words", "ignore",
+    }  # fmt: skip
     _only_keys(section, allowed, "gazetteer")
     enabled = section.get("enabled", True)
     if not isinstance(enabled, bool):
         raise _Problem(_line_of(section, "enabled"), "gazetteer 'enabled' must be true or false")
     numbers = {}
-    for key, default in (("min_population", 15000), ("common_word_min_population", 500000)):
+    for key, default in (
+        ("min_population", 15000),
+        ("common_word_min_population", 500000),
+        ("lowercase_min_population", 150000),
+    ):
         value = section.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _Problem(_line_of(section, key), f"gazetteer '{key}' must be a non-negative integer")
@@ -402,6 +476,7 @@ def _gazetteer(section: Any, line: int) -> GazetteerSettings:
         numbers["common_word_min_population"],
         tuple(w.lower() for w in place),
         frozenset(ignore),
+        numbers["lowercase_min_population"],
     )
 
 
@@ -419,7 +494,7 @@ def _parse_policy(text: str) -> dict[str, Any]:
     top = {
         "version", "benign_phrases", "negation", "products", "end_users", "unknown_end_user",
         "undisclosed_end_user", "government_cues", "red_flags", "uses", "severity", "deal_cues",
-        "similarity", "countries", "gazetteer", "rules", "next_steps",
+        "similarity", "countries", "gazetteer", "rules", "next_steps", "unknown_product",
     }  # fmt: skip
     _only_keys(data, top, "the policy")
     parsed: dict[str, Any] = {}
@@ -427,11 +502,33 @@ def _parse_policy(text: str) -> dict[str, Any]:
     parsed["end_users"] = _categories(data.get("end_users"), "type", END_USER_TYPES, "end_users", data.line)
 
     unknown = _need(data, "unknown_end_user", dict, "the policy", data.line)
+    _only_keys(unknown, {"treat_as", "cite", "question"}, "unknown_end_user")
     treat_as = _need(unknown, "treat_as", str, "unknown_end_user", unknown.line)
     if treat_as not in END_USER_TYPES:
         raise _Problem(_line_of(unknown, "treat_as"), f"unknown end-user type '{treat_as}'")
     parsed["unknown_end_user"] = treat_as
     parsed["unknown_end_user_cite"] = _strings(unknown.get("cite", []), "unknown_end_user cite", unknown.line)
+    unknowns: dict[str, UnknownFact] = {
+        "end_user": UnknownFact(
+            "end_user",
+            treat_as,
+            str(unknown.get("question") or "Who is the end user, and what does it do?"),
+            parsed["unknown_end_user_cite"],
+        )
+    }
+    product_unknown = data.get("unknown_product")
+    if product_unknown is not None:
+        _need(data, "unknown_product", dict, "the policy", data.line)
+        _only_keys(product_unknown, {"treat_as", "cite", "question"}, "unknown_product")
+        tier = _need(product_unknown, "treat_as", str, "unknown_product", product_unknown.line)
+        if tier not in PRODUCT_TIERS:
+            raise _Problem(_line_of(product_unknown, "treat_as"), f"unknown product tier '{tier}'")
+        unknowns["product"] = UnknownFact(
+            "product",
+            tier,
+            _need(product_unknown, "question", str, "unknown_product", product_unknown.line),
+            _strings(product_unknown.get("cite", []), "unknown_product cite", product_unknown.line),
+        )
 
     undisclosed = _need(data, "undisclosed_end_user", dict, "the policy", data.line)
     _only_keys(undisclosed, {"refusal", "pending"}, "undisclosed_end_user")
@@ -466,15 +563,23 @@ def _parse_policy(text: str) -> dict[str, Any]:
     parsed["severity_max_level"] = max_level
 
     similarity = _need(data, "similarity", dict, "the policy", data.line)
-    _only_keys(similarity, {"threshold", "margin"}, "similarity")
+    _only_keys(similarity, {"threshold", "margin", "red_flag_threshold"}, "similarity")
     for key in ("threshold", "margin"):
         value = _need(similarity, key, (int, float), "similarity", similarity.line)
         if not 0 <= value <= 1:
             raise _Problem(_line_of(similarity, key), f"similarity {key} must be between 0 and 1")
         parsed[f"similarity_{key}"] = float(value)
+    flag_threshold = similarity.get("red_flag_threshold", 1.01)
+    if isinstance(flag_threshold, bool) or not isinstance(flag_threshold, (int, float)) or flag_threshold < 0:
+        raise _Problem(_line_of(similarity, "red_flag_threshold"), "similarity red_flag_threshold must be a number")
+    parsed["flag_similarity_threshold"] = float(flag_threshold)
 
     country_section = _need(data, "countries", dict, "the policy", data.line)
-    _only_keys(country_section, {"eu_members", "unknown_level", "aliases"}, "countries")
+    _only_keys(
+        country_section,
+        {"eu_members", "unknown_level", "unknown_question", "aliases", "situations", "case_sensitive"},
+        "countries",
+    )
     eu = _strings(country_section.get("eu_members", []), "countries eu_members", country_section.line)
     for code in eu:
         if pycountry.countries.get(alpha_2=code) is None:
@@ -486,6 +591,14 @@ def _parse_policy(text: str) -> dict[str, Any]:
     if unknown_level not in COUNTRY_LEVELS:
         raise _Problem(_line_of(country_section, "unknown_level"), f"unknown country level '{unknown_level}'")
     parsed["unknown_country_level"] = unknown_level
+    unknowns["country"] = UnknownFact(
+        "country",
+        unknown_level,
+        str(country_section.get("unknown_question") or "Which country is the end user in?"),
+        ("RAS 4.5",),
+    )
+    parsed["unknowns"] = unknowns
+    parsed["situations"] = _situations(country_section.get("situations"), _line_of(country_section, "situations"))
     aliases = country_section.get("aliases", {})
     if not isinstance(aliases, dict):
         raise _Problem(_line_of(country_section, "aliases"), "countries aliases must be a mapping of name: ISO code")
@@ -493,6 +606,10 @@ def _parse_policy(text: str) -> dict[str, Any]:
         if not isinstance(code, str) or pycountry.countries.get(alpha_2=code) is None:
             raise _Problem(_line_of(aliases, alias), f"alias '{alias}' maps to '{code}', not an ISO 3166 alpha-2 code")
     parsed["country_aliases"] = {str(k): v for k, v in aliases.items()}
+    sensitive = _strings(
+        country_section.get("case_sensitive", []), "countries case_sensitive", _line_of(country_section, "case_sensitive")
+    )
+    parsed["country_case_sensitive"] = frozenset(n.lower() for n in sensitive)
 
     parsed["gazetteer"] = _gazetteer(data.get("gazetteer"), _line_of(data, "gazetteer") or data.line)
 

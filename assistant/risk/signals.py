@@ -27,6 +27,13 @@ _WORD = re.compile(r"[\w'’-]+")
 _NAME_TOKEN = re.compile(r"[A-Za-z][A-Za-z'.-]*[A-Za-z]|[A-Za-z]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s[-–—]\s")
 _COMMON_VOCABULARY_SIZE = 10000
+_CLOSING = re.compile(
+    r"^[ \t]*(?:(?:best|kind|warm|many|with best)?\s*regards|sincerely|yours (?:faithfully|sincerely|truly)|"
+    r"respectfully|cordialement|saludos|met vriendelijke groet|mit freundlichen gr\w+|thanks(?: again| and regards)?|"
+    r"thank you(?: in advance)?|cheers|best wishes|all the best|atenciosamente|distinti saluti)[ \t]*[,.!]?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PLACE_PREFIXES = frozenset({"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"})
 _GENERIC_REGION_WORDS = frozenset(
     {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "capital"}
     | {"region", "province", "district", "city", "upper", "lower", "greater", "new", "great", "islands", "island"}
@@ -49,8 +56,14 @@ class CategoryHit:
     label: str
     evidence: tuple[str, ...]
     source: str
-    """'pattern' or 'similarity'."""
+    """'pattern', 'similarity' or 'llm'."""
     similarity: float | None = None
+    words: tuple[str, ...] = ()
+    """The words of the deal behind the hit (the evidence itself for a pattern hit)."""
+
+    @property
+    def quotes(self) -> tuple[str, ...]:
+        return self.words or self.evidence
 
 
 @dataclass(frozen=True)
@@ -60,9 +73,29 @@ class FlagHit:
     evidence: tuple[str, ...]
     cite: str = ""
     material: bool = False
+    source: str = "pattern"
+    """'pattern', 'similarity' (a clause close to one of the flag's examples) or 'llm'."""
+    words: tuple[str, ...] = ()
+    """The words of the deal behind the hit (the evidence itself for a pattern hit)."""
+
+    @property
+    def quotes(self) -> tuple[str, ...]:
+        return self.words or self.evidence
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "evidence": list(self.evidence)}
+        return {"id": self.id, "label": self.label, "evidence": list(self.evidence), "source": self.source}
+
+
+@dataclass(frozen=True)
+class SituationHit:
+    """Words describing the country's situation ("in active armed conflict") and the level they set."""
+
+    level: str
+    label: str
+    evidence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "label": self.label, "evidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -76,7 +109,13 @@ class CountryHit:
     """True when the country came from a structured country field."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"iso2": self.iso2, "name": self.name, "level": self.level, "in_table": self.level is not None}
+        return {
+            "iso2": self.iso2,
+            "name": self.name,
+            "level": self.level,
+            "in_table": self.level is not None,
+            "evidence": self.evidence,
+        }
 
 
 @dataclass
@@ -92,8 +131,14 @@ class Signals:
     red_flags: list[FlagHit] = field(default_factory=list)
     uses: list[FlagHit] = field(default_factory=list)
     severity: list[FlagHit] = field(default_factory=list)
+    situations: list[SituationHit] = field(default_factory=list)
     government: bool = False
     deal_cue: bool = False
+
+
+_UNDECOMPOSABLE = {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "s", "Æ": "A", "æ": "a",
+                   "Œ": "O", "œ": "o", "Þ": "T", "þ": "t", "ı": "i", "Ħ": "H", "ħ": "h"}  # fmt: skip
+"""Letters Unicode does not decompose into a base letter, with the ASCII letter a reader would type."""
 
 
 def fold(text: str) -> str:
@@ -102,6 +147,9 @@ def fold(text: str) -> str:
     for char in text:
         if ord(char) < 128:
             out.append(char)
+            continue
+        if char in _UNDECOMPOSABLE:
+            out.append(_UNDECOMPOSABLE[char])
             continue
         base = unicodedata.normalize("NFKD", char)[:1]
         out.append(base if base and ord(base) < 128 else ("'" if char == "’" else char))
@@ -206,6 +254,13 @@ class Gazetteer:
         self.common_words = common_words
         self.entries = _gazetteer_entries(settings.min_population) if settings.enabled else {}
         self.longest = max((len(k.split()) for k in self.entries), default=0)
+        # Reps type "tehran", "cork", "san jose": lower-case names count too, with a stricter bar
+        # (see _choose_lowercase), so that ordinary words never turn into places.
+        self.lowercase: dict[str, tuple[str, tuple[Place, ...]]] = {}
+        for name, places in self.entries.items():
+            key = name.lower()
+            if key not in self.lowercase or (places[0].population or 0) > (self.lowercase[key][1][0].population or 0):
+                self.lowercase[key] = (name, places)
 
     def _choose(
         self, name: str, places: tuple[Place, ...], before: str, named: set[str], heading: bool = False
@@ -213,6 +268,8 @@ class Gazetteer:
         if name in self.settings.ignore:
             return None
         place = places[0]
+        if name.islower():
+            return self._choose_lowercase(name, places, named)
         rivals = [p for p in places[1:] if (p.population or 0) * 2 >= (place.population or 0)]
         if rivals:
             preferred = [p for p in (place, *rivals) if p.iso2 in named]
@@ -230,6 +287,38 @@ class Gazetteer:
         # "Wellington: Inland Revenue wants ..." - a deal note that opens with its place.
         return place if big or after_place_word or heading else None
 
+    def _inside_name(self, folded: str, start: int, size: int, places: tuple[Place, ...]) -> bool:
+        """A one-word place right after another capitalised word on the same line ("Priya Raman",
+        "Jean Marchand") is most likely part of a person's or company's name; very large cities aside."""
+        if size != 1 or (places[0].population or 0) >= self.settings.common_word_min_population:
+            return False
+        before = re.search(r"([A-Za-z][\w'.-]*) $", folded[max(0, start - 40) : start])
+        if before is None or not before.group(1)[:1].isupper():
+            return False
+        word = before.group(1).rstrip(".")
+        return word.lower() not in self.settings.place_words and word not in _PLACE_PREFIXES
+
+    def _choose_lowercase(self, name: str, places: tuple[Place, ...], named: set[str]) -> Place | None:
+        """A name typed in lower case: only a city (never a region or alternate name), of at least
+        `lowercase_min_population`, not an ordinary word unless the city is very large, and not
+        ambiguous unless a country named in the text settles it."""
+        settings = self.settings
+        cities = [p for p in places if p.kind == "city"]
+        if not cities or len(name) < 4 or name.title() in settings.ignore or name in settings.ignore:
+            return None
+        place = cities[0]
+        rivals = [p for p in cities[1:] if (p.population or 0) * 5 >= (place.population or 0)]
+        if rivals:
+            preferred = [p for p in (place, *rivals) if p.iso2 in named]
+            if not preferred:
+                return None
+            place = preferred[0]
+        population = place.population or 0
+        if population < settings.lowercase_min_population:
+            return None
+        ordinary = all(w in self.common_words for w in name.split())
+        return place if not ordinary or population >= settings.common_word_min_population else None
+
     def find(
         self, text: str, taken: Sequence[tuple[int, int]] = (), named: Iterable[str] = ()
     ) -> list[tuple[str, Place]]:
@@ -241,6 +330,9 @@ class Gazetteer:
             return []
         named_codes = set(named)
         folded = fold(text)
+        # The lines after a closing ("Best regards,") are the writer's name and company, not places.
+        closing = _CLOSING.search(folded)
+        signature_at = closing.end() if closing else len(folded) + 1
         tokens = list(_NAME_TOKEN.finditer(folded))
         found: list[tuple[str, Place]] = []
         index = 0
@@ -248,16 +340,22 @@ class Gazetteer:
             next_index = index + 1
             for size in range(min(self.longest, len(tokens) - index), 0, -1):
                 chunk = tokens[index : index + size]
-                if not chunk[0].group(0)[:1].isupper():
-                    break
                 if any(folded[a.end() : b.start()] != " " for a, b in itertools.pairwise(chunk)):
                     continue
                 start, end = chunk[0].start(), chunk[-1].end()
                 if any(start < t_end and t_start < end for t_start, t_end in taken):
                     continue
                 name = folded[start:end].rstrip(".")
-                places = self.entries.get(name)
+                if name.islower():
+                    found_lower = self.lowercase.get(name)
+                    places = found_lower[1] if found_lower else None
+                elif name[:1].isupper():
+                    places = self.entries.get(name)
+                else:
+                    places = None
                 if places is None:
+                    continue
+                if start >= signature_at or self._inside_name(folded, start, size, places):
                     continue
                 heading = not folded[:start].strip() and folded[end : end + 1] in (":", ",", "-", "–")
                 place = self._choose(name, places, folded[max(0, start - 30) : start], named_codes, heading)
@@ -285,6 +383,7 @@ class SignalExtractor:
         self._negated_stretch = re.compile(
             r"(?:(?<![\w'’])(?:" + words + r")\b|\w+n[’']t\b)[^,;:.!?()\n]*", re.IGNORECASE
         )
+        self._flag_examples, self._flag_ids, self._flag_texts = self._embed_flag_examples(policy.red_flags)
         self._product_examples, self._product_codes = self._embed_examples(policy.products)
         self._user_examples, self._user_codes = self._embed_examples(policy.end_users)
         self._example_texts = {
@@ -301,6 +400,13 @@ class SignalExtractor:
             return np.zeros((0, 1), dtype=np.float32), []
         return np.asarray(self.embedder.embed_documents(texts), dtype=np.float32), codes
 
+    def _embed_flag_examples(self, flags: Sequence[Flag]) -> tuple[np.ndarray, list[str], list[str]]:
+        texts = [e for f in flags for e in f.examples]
+        ids = [f.id for f in flags for _ in f.examples]
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32), [], []
+        return np.asarray(self.embedder.embed_documents(texts), dtype=np.float32), ids, texts
+
     def _build_country_index(self) -> tuple[re.Pattern[str], dict[str, str]]:
         names: dict[str, str] = {}
         for country in pycountry.countries:
@@ -311,6 +417,14 @@ class SignalExtractor:
         for iso2, row in self.policy.countries.items():
             names[row.name] = iso2
         names.update(self.policy.country_aliases)
+        # Names of four letters or more also match in lower case ("tehran", "iranian"); short aliases
+        # ("US", "UK", "KL") and names that are ordinary words ("Turkey", "Chad") only as written.
+        sensitive = {
+            n for n in names if len(n) < 4 or n.lower() in self.policy.country_case_sensitive or not n[:1].isupper()
+        }
+        for name in [n for n in names if n not in sensitive]:
+            names.setdefault(name.lower(), names[name])
+            names.setdefault(fold(name).lower(), names[name])
         alternatives = sorted(names, key=len, reverse=True)
         pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w])")
         return pattern, names
@@ -345,13 +459,69 @@ class SignalExtractor:
                 break
         return found
 
+    @staticmethod
+    def _sentence_around(text: str, start: int, end: int) -> str:
+        left = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, start)), default=0)
+        right = next((m.start() for m in _SENTENCE_BREAK.finditer(text, end)), len(text))
+        return text[left:right]
+
+    def _find_unless(self, cues: Sequence[Cue], text: str, unless: Sequence[Cue], *, negatable: bool) -> list[str]:
+        """Like _find, but a match is cancelled when an `unless` cue occurs in the same sentence."""
+        found: list[str] = []
+        for cue in cues:
+            for match in cue.pattern.finditer(text):
+                if not match.group(0).strip():
+                    continue
+                if negatable and self.is_negated(text, match.start()):
+                    continue
+                sentence = self._sentence_around(text, match.start(), match.end())
+                if any(u.pattern.search(sentence) for u in unless):
+                    continue
+                found.append(match.group(0).strip())
+                break
+        return found
+
     def _flags(self, flags: Sequence[Flag], text: str) -> list[FlagHit]:
         hits = []
         for flag in flags:
-            evidence = self._find(flag.cues, text, negatable=False)
+            evidence = self._find_unless(flag.cues, text, flag.unless, negatable=flag.negatable)
             if evidence:
                 hits.append(FlagHit(flag.id, flag.label, tuple(evidence), flag.cite, flag.material))
         return hits
+
+    def situations_in(self, text: str) -> list[SituationHit]:
+        """Descriptions of a country's situation ("a country in civil war", "under a UN embargo")."""
+        hits: list[SituationHit] = []
+        for situation in self.policy.situations:
+            evidence = self._find_unless(situation.cues, text, situation.unless, negatable=True)
+            if evidence:
+                hits.append(SituationHit(situation.level, situation.label, evidence[0]))
+        return hits
+
+    def _similar_flags(self, found: list[FlagHit], clauses: Sequence[str], vectors: np.ndarray) -> list[FlagHit]:
+        """Red flags whose examples one clause of the deal is very close to, beyond those the cues found."""
+        if not self._flag_ids or not len(clauses):
+            return found
+        have = {f.id for f in found}
+        sims = vectors @ self._flag_examples.T  # clauses x examples
+        out = list(found)
+        by_id = {f.id: f for f in self.policy.red_flags}
+        for column in np.argsort(-sims.max(axis=0)):
+            flag_id = self._flag_ids[int(column)]
+            row = int(np.argmax(sims[:, column]))
+            if float(sims[row, column]) < self.policy.flag_similarity_threshold:
+                break
+            if flag_id in have:
+                continue
+            flag = by_id[flag_id]
+            if any(u.pattern.search(clauses[row]) for u in flag.unless):
+                continue
+            have.add(flag_id)
+            evidence = f"'{clauses[row]}' is similar to: {self._flag_texts[int(column)]}"
+            out.append(
+                FlagHit(flag.id, flag.label, (evidence,), flag.cite, flag.material, "similarity", (clauses[row],))
+            )
+        return out
 
     def _highest(self, categories: Sequence[Category], text: str) -> CategoryHit | None:
         best: CategoryHit | None = None
@@ -471,16 +641,19 @@ class SignalExtractor:
                 (f"'{clauses[row]}' is similar to: {example}",),
                 "similarity",
                 round(float(per_tier[row, position]), 3),
+                (clauses[row],),
             )
         return best
 
-    def _similar_end_user(self, vectors: np.ndarray) -> CategoryHit | None:
+    def _similar_end_user(self, clauses: Sequence[str], vectors: np.ndarray) -> CategoryHit | None:
         if not self._user_codes:
             return None
-        sims = (vectors @ self._user_examples.T).max(axis=0)
+        all_sims = vectors @ self._user_examples.T
+        sims = all_sims.max(axis=0)
         index = int(np.argmax(sims))
         if float(sims[index]) < self.policy.similarity_threshold:
             return None
+        row = int(np.argmax(all_sims[:, index]))
         code = self._user_codes[index]
         example = self._example_texts["end_user"][index]
         return CategoryHit(
@@ -489,12 +662,17 @@ class SignalExtractor:
             (f"similar to: {example}",),
             "similarity",
             round(float(sims[index]), 3),
+            (clauses[row],),
         )
 
     # --- the whole extraction ------------------------------------------------------------------------
 
-    def extract(self, text: str, query_embedding: np.ndarray | None = None) -> Signals:
-        """Signals of one text; `query_embedding` (unit length) avoids embedding the text again."""
+    def extract(self, text: str, query_embedding: np.ndarray | None = None, *, is_deal: bool = False) -> Signals:
+        """Signals of one text; `query_embedding` (unit length) avoids embedding the text again.
+
+        `is_deal` says the text is known to describe a deal (screening), so the model is consulted even
+        when no cue names a product, buyer or place.
+        """
         policy = self.policy
         masked = self.mask_benign(text)
         signals = Signals()
@@ -507,6 +685,7 @@ class SignalExtractor:
         elif pending:
             signals.undisclosed, signals.undisclosed_evidence = "pending", tuple(pending)
         signals.countries = self.countries_in(text)
+        signals.situations = self.situations_in(masked)
         signals.red_flags = self._flags(policy.red_flags, text)
         if signals.undisclosed == "refusal" and not any(f.id == "end_user_refusal" for f in signals.red_flags):
             flag = next((f for f in policy.red_flags if f.id == "end_user_refusal"), None)
@@ -519,10 +698,13 @@ class SignalExtractor:
         signals.government = bool(government_words) or state_user
         signals.deal_cue = bool(self._find(policy.deal_cues, text, negatable=False))
 
-        if signals.product is None and signals.end_user is None and not signals.countries:
-            return signals  # nothing deal-like; no need for the model
+        if not text.strip():
+            return signals
         clauses, vectors = self.clause_vectors(masked, query_embedding)
+        signals.red_flags = self._similar_flags(signals.red_flags, clauses, vectors)
+        if not is_deal and signals.product is None and signals.end_user is None and not signals.countries:
+            return signals  # nothing names a product, buyer or place: a general question, not a deal
         signals.product = self._similar_product(signals.product, clauses, vectors)
         if signals.end_user is None:
-            signals.end_user = self._similar_end_user(vectors)
+            signals.end_user = self._similar_end_user(clauses, vectors)
         return signals

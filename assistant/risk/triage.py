@@ -25,6 +25,8 @@ from .signals import CountryHit, SignalExtractor, Signals, TextEmbedder
 
 logger = logging.getLogger(__name__)
 
+_FACT_NAMES = {"product": "The product", "end_user": "The end user", "country": "The country"}
+
 
 @dataclass(frozen=True)
 class DealFields:
@@ -49,14 +51,28 @@ class DealFields:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why the level was chosen: a sentence, the rule id and the policy clauses behind it."""
+    """Why the level was chosen: a sentence, the rule id, the policy clauses behind it, and the words of
+    the deal that triggered it (empty only for reasons about facts the deal does not state)."""
 
     text: str
     rule: str
     cite: list[str]
+    evidence: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "rule": self.rule, "citations": list(self.cite)}
+        return {"text": self.text, "rule": self.rule, "citations": list(self.cite), "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
+class MissingFact:
+    """A deal fact triage could not determine, what it assumed instead, and the question that settles it."""
+
+    fact: str
+    assumed: str
+    question: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"fact": self.fact, "assumed": self.assumed, "question": self.question}
 
 
 @dataclass
@@ -68,6 +84,8 @@ class TriageResult:
     describes_deal: bool
     rule: str = ""
     """Id of the rule that set the level before the severity overlay ('' when no deal)."""
+    missing: list[MissingFact] = field(default_factory=list)
+    """Facts the deal does not state, what was assumed for each, and the question that would settle it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +94,7 @@ class TriageResult:
             "signals": self.signals,
             "next_steps": list(self.next_steps),
             "describes_deal": self.describes_deal,
+            "missing_facts": [m.to_dict() for m in self.missing],
         }
 
 
@@ -84,6 +103,7 @@ class _Facts:
     """The values the rule conditions are evaluated on (after RAS 3.5 and 4.5 substitutions)."""
 
     product: str | None
+    product_assumed: bool
     end_user: str
     end_user_assumed: bool
     country_level: str
@@ -97,6 +117,9 @@ class _Facts:
     undisclosed: bool
     government: bool
     template: dict[str, str] = field(default_factory=dict)
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Condition key -> the words of the deal that make it hold (for the reasons' evidence)."""
+    missing: list[MissingFact] = field(default_factory=list)
 
 
 class TriageEngine:
@@ -108,20 +131,31 @@ class TriageEngine:
         self.extractor = SignalExtractor(policy, embedder)
 
     def assess(
-        self, text: str | None = None, fields: DealFields | None = None, query_embedding: np.ndarray | None = None
+        self,
+        text: str | None = None,
+        fields: DealFields | None = None,
+        query_embedding: np.ndarray | None = None,
+        *,
+        is_deal: bool = False,
     ) -> TriageResult:
-        """Triage free text, structured fields, or both (fields are appended to the text)."""
+        """Triage free text, structured fields, or both (fields are appended to the text).
+
+        `is_deal` says the text was given as a deal (screening): it is then always triaged, however
+        little it says, and never waved through as "not a deal". Without it (the ask path), a text
+        that does not read like a deal gets no level.
+        """
         parts = [text or "", fields.as_text() if fields else ""]
         full = " ".join(p.strip() for p in parts if p.strip())
         if fields is not None and text:
             query_embedding = None  # the given embedding is of `text` alone
-        signals = self.extractor.extract(full, query_embedding) if full else self.extractor.extract("")
+        is_deal = is_deal or fields is not None
+        signals = self.extractor.extract(full, query_embedding, is_deal=is_deal)
         if fields is not None and fields.country.strip():
             stated = self.extractor.parse_country(fields.country)
             if stated is not None:
                 signals.countries = [stated, *[c for c in signals.countries if c.iso2 != stated.iso2]]
         parties = self._screen(full, fields)
-        describes = self._describes_deal(signals, parties)
+        describes = is_deal or self._describes_deal(signals, parties)
         signals_dict = self._signals_dict(signals, parties)
         if not describes:
             return TriageResult("proceed", [], signals_dict, [], False)
@@ -146,7 +180,9 @@ class TriageEngine:
 
     @staticmethod
     def _describes_deal(signals: Signals, parties: Sequence[PartyHit]) -> bool:
-        if parties or signals.undisclosed or signals.red_flags:
+        # A flag found only by similarity is not enough on its own: a general question about red flags
+        # resembles them too.
+        if parties or signals.undisclosed or any(f.source == "pattern" for f in signals.red_flags):
             return True
         # A product named on its own ("how do I configure BGP on a router?") is a how-to question, not a
         # deal: it also needs someone or somewhere to sell it to, or words of a sale.
@@ -157,8 +193,12 @@ class TriageEngine:
 
     def _facts(self, signals: Signals, parties: Sequence[PartyHit]) -> _Facts:
         policy = self.policy
+        missing: list[MissingFact] = []
+        unknown = policy.unknowns
         if signals.undisclosed or signals.end_user is None:
             end_user, assumed = policy.unknown_end_user, True
+            fact = unknown["end_user"]
+            missing.append(MissingFact("end_user", f"{end_user} ({policy.end_user(end_user).label})", fact.question))
         else:
             end_user, assumed = signals.end_user.code, False
         deployment: CountryHit | None = None
@@ -169,13 +209,36 @@ class TriageEngine:
                 deployment, rank = hit, COUNTRY_LEVELS.index(level)
         country_assumed = deployment is None or deployment.level is None
         country_level = COUNTRY_LEVELS[rank] if rank >= 0 else policy.unknown_country_level
+        country_words: tuple[str, ...] = (deployment.evidence,) if deployment else ()
+        # Words describing the country's situation set its level when they say more than the table
+        # does, and when no country is named at all (conflicting signals resolve upward).
+        situation = max(signals.situations, key=lambda s: COUNTRY_LEVELS.index(s.level), default=None)
+        if situation is not None and (
+            country_assumed or COUNTRY_LEVELS.index(situation.level) > COUNTRY_LEVELS.index(country_level)
+        ):
+            if country_assumed:
+                country_level = situation.level
+            else:
+                country_level = max(country_level, situation.level, key=COUNTRY_LEVELS.index)
+            country_words = (*country_words, situation.evidence)
+        elif country_assumed:
+            fact = unknown["country"]
+            missing.append(MissingFact("country", country_level, fact.question))
+        if country_assumed and situation is not None:
+            missing.append(MissingFact("country", f"{country_level} ({situation.label})", unknown["country"].question))
         product = signals.product.code if signals.product else None
+        product_assumed = False
+        if product is None and "product" in unknown:
+            fact = unknown["product"]
+            product, product_assumed = fact.assume, True
+            missing.append(MissingFact("product", f"{product} ({policy.product(product).label})", fact.question))
         facts = _Facts(
             product=product,
+            product_assumed=product_assumed,
             end_user=end_user,
             end_user_assumed=assumed,
             country_level=country_level,
-            country_assumed=country_assumed,
+            country_assumed=country_assumed and situation is None,
             deployment=deployment,
             eu=any(c.iso2 in policy.eu_members for c in signals.countries),
             red_flags={f.id for f in signals.red_flags},
@@ -184,7 +247,25 @@ class TriageEngine:
             restricted=bool(parties),
             undisclosed=signals.undisclosed is not None,
             government=signals.government,
+            missing=missing,
         )
+        flag_words = tuple(w for f in signals.red_flags for w in f.quotes[:1])
+        user_words: tuple[str, ...] = ()
+        if signals.undisclosed:
+            user_words = signals.undisclosed_evidence
+        elif signals.end_user is not None:
+            user_words = signals.end_user.quotes
+        facts.words = {
+            "product_in": signals.product.quotes if signals.product else (),
+            "end_user_in": user_words,
+            "country_in": country_words,
+            "red_flags": flag_words,
+            "use_any": tuple(w for u in signals.uses for w in u.quotes[:1]),
+            "restricted_party": tuple(h.candidate for h in parties),
+            "eu_deployment": tuple(c.evidence for c in signals.countries if c.iso2 in policy.eu_members),
+            "undisclosed_end_user": signals.undisclosed_evidence,
+            "government": (),
+        }
         type_label = policy.end_user(end_user).label
         # The phrase carries its own article, so templates read "for {end_user}".
         if signals.undisclosed:
@@ -194,20 +275,26 @@ class TriageEngine:
         else:
             article = "an" if type_label[:1].lower() in "aeiou" else "a"
             user_label = f"{article} {type_label} end user"
+        if deployment is not None and not country_assumed:
+            country_name = deployment.name
+        elif situation is not None:
+            country_name = f"an unnamed country described as in {situation.label}"
+        else:
+            country_name = deployment.name if deployment else "an unstated country"
         facts.template = {
             "product": ", ".join(signals.product.evidence)
-            if product and signals.product
-            else "an unidentified product",
+            if signals.product
+            else f"an unidentified product, treated as {product}",
             "product_label": policy.product(product).label if product else "unidentified product",
             "product_tier": product or "unknown",
             "end_user": user_label,
             "end_user_type": end_user,
             # The country that sets the level (the highest context level) is the one a reason names.
-            "country": deployment.name if deployment else "an unstated country",
+            "country": country_name,
             "countries": ", ".join(c.name for c in signals.countries) or "an unstated country",
             "country_level": country_level,
-            "red_flags": "; ".join(f"{f.label} ('{f.evidence[0]}')" for f in signals.red_flags) or "none",
-            "uses": "; ".join(f"{u.label} ('{u.evidence[0]}')" for u in signals.uses) or "none",
+            "red_flags": "; ".join(f"{f.label} ('{f.quotes[0]}')" for f in signals.red_flags) or "none",
+            "uses": "; ".join(f"{u.label} ('{u.quotes[0]}')" for u in signals.uses) or "none",
             "parties": "; ".join(f"{h.party} on {h.list_name} (score {h.score})" for h in parties) or "none",
         }
         return facts
@@ -241,8 +328,18 @@ class TriageEngine:
     def _matches(self, rule: Rule, facts: _Facts) -> bool:
         return all(self._holds(key, value, facts) for key, value in rule.when.items())
 
+    @staticmethod
+    def _evidence(rule: Rule, facts: _Facts) -> tuple[str, ...]:
+        words: list[str] = []
+        for key in rule.when:
+            group = "red_flags" if key in ("red_flag_any", "material_red_flags_at_least", "red_flags_at_least") else key
+            for word in facts.words.get(group, ()):
+                if word and word not in words:
+                    words.append(word)
+        return tuple(words)
+
     def _reason(self, rule: Rule, facts: _Facts) -> Reason:
-        return Reason(rule.reason.format_map(facts.template), rule.id, list(rule.cite))
+        return Reason(rule.reason.format_map(facts.template), rule.id, list(rule.cite), self._evidence(rule, facts))
 
     def _decide(self, facts: _Facts, signals: Signals, signals_dict: dict[str, Any]) -> TriageResult:
         policy = self.policy
@@ -256,23 +353,17 @@ class TriageEngine:
             reasons = [self._reason(r, facts) for r in matched if r.level == level and r.when]
             if not reasons:
                 reasons = [self._reason(first, facts)]
-            if any("country_in" in r.when for r in matched if r.level == level) and facts.country_assumed:
-                reasons.append(
-                    Reason(
-                        "No rated country could be identified; the deal is treated as a high-risk country ("
-                        f"{policy.unknown_country_level}) until compliance rates it.",
-                        "unknown-country",
-                        ["RAS 4.5"],
-                    )
+        for item in facts.missing:
+            fact = policy.unknowns[item.fact]
+            reasons.append(
+                Reason(
+                    f"{_FACT_NAMES[item.fact]} could not be determined; treated as {item.assumed}. "
+                    f"To settle it: {item.question}",
+                    f"unknown-{item.fact.replace('_', '-')}",
+                    list(fact.cite),
+                    self._situation_words(item, signals),
                 )
-            if facts.end_user_assumed and not facts.undisclosed and any("end_user_in" in r.when for r in matched[:1]):
-                reasons.append(
-                    Reason(
-                        f"The end user is not named; it is treated as {facts.end_user} until the partner names it.",
-                        "unknown-end-user",
-                        list(policy.unknown_end_user_cite),
-                    )
-                )
+            )
         if signals.severity and level_rank(level) < level_rank("prohibited"):
             cue_text = "; ".join(f"{s.label} ('{s.evidence[0]}')" for s in signals.severity)
             raised = min(level_rank(level) + 1, level_rank(policy.severity_max_level))
@@ -281,8 +372,17 @@ class TriageEngine:
                 text = f"Severity overlay: {cue_text}; the level moves up one tier."
             else:
                 text = f"Severity overlay: {cue_text}; review as high-severity."
-            reasons.append(Reason(text, "severity-overlay", list(policy.severity_cite)))
-        return TriageResult(level, reasons, signals_dict, list(policy.next_steps.get(level, ())), True, rule_id)
+            evidence = tuple(s.evidence[0] for s in signals.severity)
+            reasons.append(Reason(text, "severity-overlay", list(policy.severity_cite), evidence))
+        return TriageResult(
+            level, reasons, signals_dict, list(policy.next_steps.get(level, ())), True, rule_id, facts.missing
+        )
+
+    @staticmethod
+    def _situation_words(item: MissingFact, signals: Signals) -> tuple[str, ...]:
+        if item.fact == "country":
+            return tuple(s.evidence for s in signals.situations)
+        return ()
 
     # --- output ----------------------------------------------------------------------------------------
 
@@ -310,6 +410,7 @@ class TriageEngine:
             "red_flags": [f.to_dict() for f in signals.red_flags],
             "uses": [u.to_dict() for u in signals.uses],
             "severity": [s.to_dict() for s in signals.severity],
+            "country_situation": [s.to_dict() for s in signals.situations],
             "restricted_parties": [h.to_dict() for h in parties],
             "government": signals.government,
         }
