@@ -304,6 +304,10 @@ def _cues(values: Any, where: str, line: int, *, case_sensitive: bool = False) -
     cues = []
     for index, value in enumerate(values):
         item_line = _line_of(values, index) or line
+        if isinstance(value, dict):
+            raise _Problem(
+                item_line, f"{where} item {index + 1} reads as a mapping: quote a pattern that contains ': '"
+            )
         if not isinstance(value, str) or not value.strip():
             raise _Problem(item_line, f"{where} item {index + 1} must be a non-empty string")
         try:

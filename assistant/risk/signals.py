@@ -269,7 +269,9 @@ class Gazetteer:
             return None
         place = places[0]
         if name.islower():
-            return self._choose_lowercase(name, places, named)
+            previous = before.split()[-1:]
+            after_place_word = bool(previous) and previous[0].lower() in self.settings.place_words
+            return self._choose_lowercase(name, places, named, after_place_word)
         rivals = [p for p in places[1:] if (p.population or 0) * 2 >= (place.population or 0)]
         if rivals:
             preferred = [p for p in (place, *rivals) if p.iso2 in named]
@@ -298,7 +300,9 @@ class Gazetteer:
         word = before.group(1).rstrip(".")
         return word.lower() not in self.settings.place_words and word not in _PLACE_PREFIXES
 
-    def _choose_lowercase(self, name: str, places: tuple[Place, ...], named: set[str]) -> Place | None:
+    def _choose_lowercase(
+        self, name: str, places: tuple[Place, ...], named: set[str], after_place_word: bool
+    ) -> Place | None:
         """A name typed in lower case: only a city (never a region or alternate name), of at least
         `lowercase_min_population`, not an ordinary word unless the city is very large, and not
         ambiguous unless a country named in the text settles it."""
@@ -317,7 +321,9 @@ class Gazetteer:
         if population < settings.lowercase_min_population:
             return None
         ordinary = all(w in self.common_words for w in name.split())
-        return place if not ordinary or population >= settings.common_word_min_population else None
+        if not ordinary or population >= settings.common_word_min_population:
+            return place
+        return place if after_place_word else None
 
     def find(
         self, text: str, taken: Sequence[tuple[int, int]] = (), named: Iterable[str] = ()
