@@ -697,8 +697,9 @@ class SignalExtractor:
             flag = next((f for f in policy.red_flags if f.id == "end_user_refusal"), None)
             if flag is not None:
                 signals.red_flags.append(FlagHit(flag.id, flag.label, tuple(refusal), flag.cite, flag.material))
-        signals.uses = self._flags(policy.uses, text)
-        signals.severity = self._flags(policy.severity_cues, text)
+        # Uses and severity read the masked text: "fingerprint unlock of one's own laptop" is no biometric use.
+        signals.uses = self._flags(policy.uses, masked)
+        signals.severity = self._flags(policy.severity_cues, masked)
         government_words = self._find(policy.government_cues, masked, negatable=True)
         state_user = signals.end_user is not None and signals.end_user.code != policy.end_users[0].code
         signals.government = bool(government_words) or state_user
