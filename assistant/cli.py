@@ -257,10 +257,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.runner import EVALS_DIR, main_eval
 
+    if args.triage_only or args.decided_cases:
+        from .evals.triage_sets import main_triage_eval
+
+        if args.triage_only:
+            files = [Path(f) for f in args.deals] if args.deals else sorted(EVALS_DIR.glob("deals*.jsonl"))
+            files = [f for f in files if args.deals or f.name != "deals_sealed.jsonl"]
+        else:
+            files = [Path(f) for f in args.deals or []]
+        return main_triage_eval(Settings(), files, decided_cases=args.decided_cases, as_json=args.json)
+    if args.deals and len(args.deals) > 1:
+        _fail("the full evaluation takes one --deals FILE (use --triage-only for several)")
+
     return main_eval(
         Settings(),
         questions=Path(args.questions) if args.questions else EVALS_DIR / "questions.jsonl",
-        deals=Path(args.deals) if args.deals else EVALS_DIR / "deals.jsonl",
+        deals=Path(args.deals[0]) if args.deals else EVALS_DIR / "deals.jsonl",
         offtopic=Path(args.offtopic) if args.offtopic else EVALS_DIR / "offtopic.jsonl",
         as_json=args.json,
         report_dir=Path(args.report) if args.report else None,
@@ -356,7 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
         "eval", help="score answers, refusals and triage beside a LangChain baseline; exit 1 below a threshold"
     )
     ev.add_argument("--questions", metavar="FILE")
-    ev.add_argument("--deals", metavar="FILE")
+    ev.add_argument("--deals", metavar="FILE", action="append", help="deal set (repeat with --triage-only)")
+    ev.add_argument(
+        "--triage-only",
+        action="store_true",
+        help="only triage: figures per deal set (default: every evals/deals*.jsonl but the sealed one)",
+    )
+    ev.add_argument(
+        "--decided-cases",
+        action="store_true",
+        help="also score triage on deals compliance decided at another level than triage gave",
+    )
     ev.add_argument("--offtopic", metavar="FILE")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--report", metavar="DIR", help="write report.md, report.json and PNG charts here")

@@ -2,7 +2,7 @@
 
     assistant cases list [--status S] [--org ORG] [--level L] [--limit N] [--json]
     assistant cases show REF [--json]
-    assistant cases decide REF approve|reject|needs-info --by NAME --comment TEXT
+    assistant cases decide REF approve|reject|needs-info --by NAME --comment TEXT [--level LEVEL]
     assistant cases assign REF --to NAME [--by NAME] [--comment TEXT]
     assistant cases close REF --by NAME [--comment TEXT]
     assistant cases reopen REF --by NAME --comment TEXT
@@ -116,7 +116,7 @@ def _report_change(case: Case, actor: str) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
     """Approve, reject or ask for more information, with a comment."""
     with _open_store() as store:
-        case = store.decide(args.ref, args.decision, actor=args.by, comment=args.comment)
+        case = store.decide(args.ref, args.decision, actor=args.by, comment=args.comment, corrected_level=args.level)
     return _report_change(case, args.by)
 
 
@@ -200,6 +200,11 @@ def register(subparsers: Any) -> None:
     decide.add_argument("decision", choices=("approve", "reject", "needs-info"))
     decide.add_argument("--by", required=True, metavar="NAME", help="who decides")
     decide.add_argument("--comment", metavar="TEXT", help="why (required)")
+    decide.add_argument(
+        "--level",
+        choices=("proceed", "enhanced_due_diligence", "escalate", "prohibited"),
+        help="triage was wrong: the level compliance judges right (scored by `assistant eval --decided-cases`)",
+    )
     decide.set_defaults(func=cmd_decide)
 
     assign = sub.add_parser("assign", help="give a case to a reviewer")

@@ -233,8 +233,19 @@ class AssistantService:
             folder = self.settings.risk_folder
             policy = load_risk_policy(folder)
             screener = create_screener(folder / "restricted_parties.csv", self.settings.yente_url)
-            self._triage = TriageEngine(policy, self.embedder, screener)
+            self._triage = TriageEngine(policy, self.embedder, screener, self._llm_signal_reader(policy))
         return self._triage
+
+    def _llm_signal_reader(self, policy: Any) -> Any:
+        """With ASSISTANT_LLM set, an LLM reading of each deal that can only raise its level; else None."""
+        if not self.settings.llm:
+            return None
+        from .answers.llm import build_chat_model
+        from .answers.prompts import load_prompt
+        from .risk.llm_signals import LLMSignalReader
+
+        version, prompt = load_prompt("deal_signals")
+        return LLMSignalReader(build_chat_model(self.settings, f"deal_signals.{version}"), prompt, version, policy)
 
     @property
     def cases(self) -> CaseStore:
@@ -320,11 +331,16 @@ class AssistantService:
         except CaseNotFound as exc:
             raise NotFound(str(exc)) from exc
 
-    def decide_case(self, ref: str, decision: str, user: User, comment: str) -> Case:
-        """Record a compliance decision; only compliance (or an admin) may decide, and the actor is recorded."""
+    def decide_case(
+        self, ref: str, decision: str, user: User, comment: str, *, corrected_level: str | None = None
+    ) -> Case:
+        """Record a compliance decision; only compliance (or an admin) may decide, and the actor is recorded.
+
+        `corrected_level` says compliance judges the deal at another level than triage gave it.
+        """
         self._require_decider(user, "decide cases")
         self.case_for(ref, user)
-        return self.cases.decide(ref, decision, actor=user.id, comment=comment)
+        return self.cases.decide(ref, decision, actor=user.id, comment=comment, corrected_level=corrected_level)
 
     def assign_case(self, ref: str, user: User, assignee: str | None = None) -> Case:
         """Assign a case (to the user by default); compliance only."""

@@ -108,6 +108,20 @@ def available_versions(folder: Path) -> list[str]:
     return sorted(complete, key=lambda v: int(v[1:]))
 
 
+def load_prompt(name: str, folder: Path | None = None) -> tuple[str, str]:
+    """(version, body) of the highest version of one single prompt, e.g. "deal_signals"."""
+    folder = folder or default_prompts_dir()
+    found = []
+    for path in folder.glob(f"{name}.v*.md") if folder.is_dir() else []:
+        match = _FILE.match(path.name)
+        if match and match.group("name") == name:
+            found.append((int(match.group("version")[1:]), path))
+    if not found:
+        raise ConfigError(f"{folder}: no {name}.vN.md prompt")
+    _, version, body = _parse(max(found)[1])
+    return version, body
+
+
 def load_prompts(folder: Path | None = None, version: str | None = None) -> PromptSet:
     """The prompt set of `version` (default: the highest complete one) from `folder` (default: prompts/)."""
     folder = folder or default_prompts_dir()

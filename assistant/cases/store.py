@@ -425,9 +425,18 @@ class CaseStore:
 
         return self._change(ref, "assign", actor, comment, apply)
 
-    def decide(self, ref: str, decision: str, actor: str, comment: str) -> Case:
-        """Approve, reject or ask for more information (`needs_info` or `needs-info`); a comment is required."""
-        return self._change(ref, workflow.normalise_decision(decision), actor, comment)
+    def decide(self, ref: str, decision: str, actor: str, comment: str, *, corrected_level: str | None = None) -> Case:
+        """Approve, reject or ask for more information (`needs_info` or `needs-info`); a comment is required.
+
+        `corrected_level` records that compliance judges the deal at another level than triage gave
+        ("triage was wrong: should be escalate"); `assistant eval --decided-cases` scores triage on it.
+        """
+        if corrected_level is not None and corrected_level not in workflow.LEVELS:
+            raise CaseInputError(f"unknown level {corrected_level!r}; one of {', '.join(workflow.LEVELS)}")
+        action = workflow.normalise_decision(decision)
+        if corrected_level is None:
+            return self._change(ref, action, actor, comment)
+        return self._change(ref, action, actor, comment, lambda row: {"corrected_level": corrected_level})
 
     def close(self, ref: str, actor: str, comment: str | None = None) -> Case:
         """Close the case. Closing an undecided case is a withdrawal and needs a comment."""

@@ -382,6 +382,12 @@ class TriageScores:
         return self._count(CASE_LEVELS, CASE_LEVELS) / total if total else 1.0
 
     @property
+    def prohibited_recall(self) -> float:
+        """Of deals that must stop (prohibited), the share triaged prohibited."""
+        total = self._count(["prohibited"], self.labels)
+        return self._count(["prohibited"], ["prohibited"]) / total if total else 1.0
+
+    @property
     def false_escalation_rate(self) -> float:
         """Of deals expected to proceed, the share escalated or prohibited."""
         total = self._count(["proceed"], self.labels)

@@ -373,7 +373,9 @@ def _flags(section: Any, where: str, line: int, *, with_cite: bool, with_materia
         negatable = entry.get("negatable", False)
         if not isinstance(negatable, bool):
             raise _Problem(_line_of(entry, "negatable"), f"'negatable' of {where} '{flag_id}' must be true or false")
-        examples = _strings(entry.get("examples", []) or [], f"{where} '{flag_id}' examples", _line_of(entry, "examples"))
+        examples = _strings(
+            entry.get("examples", []) or [], f"{where} '{flag_id}' examples", _line_of(entry, "examples")
+        )
         flags.append(Flag(flag_id, label, cues, cite, material, unless, negatable, examples))
     return tuple(flags)
 
@@ -611,7 +613,9 @@ def _parse_policy(text: str) -> dict[str, Any]:
             raise _Problem(_line_of(aliases, alias), f"alias '{alias}' maps to '{code}', not an ISO 3166 alpha-2 code")
     parsed["country_aliases"] = {str(k): v for k, v in aliases.items()}
     sensitive = _strings(
-        country_section.get("case_sensitive", []), "countries case_sensitive", _line_of(country_section, "case_sensitive")
+        country_section.get("case_sensitive", []),
+        "countries case_sensitive",
+        _line_of(country_section, "case_sensitive"),
     )
     parsed["country_case_sensitive"] = frozenset(n.lower() for n in sensitive)
 

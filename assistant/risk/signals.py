@@ -33,7 +33,9 @@ _CLOSING = re.compile(
     r"thank you(?: in advance)?|cheers|best wishes|all the best|atenciosamente|distinti saluti)[ \t]*[,.!]?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_PLACE_PREFIXES = frozenset({"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"})
+_PLACE_PREFIXES = frozenset(
+    {"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"}
+)
 _GENERIC_REGION_WORDS = frozenset(
     {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "capital"}
     | {"region", "province", "district", "city", "upper", "lower", "greater", "new", "great", "islands", "island"}

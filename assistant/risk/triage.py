@@ -12,16 +12,20 @@ can then raise Proceed or Enhanced Due Diligence by one tier, never to Prohibite
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .policy import COUNTRY_LEVELS, LEVELS, RiskPolicy, Rule, level_rank
 from .screening import PartyHit, PartyScreener
-from .signals import CountryHit, SignalExtractor, Signals, TextEmbedder
+from .signals import CategoryHit, CountryHit, FlagHit, SignalExtractor, Signals, TextEmbedder
+
+if TYPE_CHECKING:
+    from .llm_signals import LLMReading, LLMSignalReader
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +129,18 @@ class _Facts:
 class TriageEngine:
     """Assesses deals against one risk policy. Build once (it embeds the policy examples); reuse."""
 
-    def __init__(self, policy: RiskPolicy, embedder: TextEmbedder, screener: PartyScreener) -> None:
+    def __init__(
+        self,
+        policy: RiskPolicy,
+        embedder: TextEmbedder,
+        screener: PartyScreener,
+        llm_reader: LLMSignalReader | None = None,
+    ) -> None:
         self.policy = policy
         self.screener = screener
         self.extractor = SignalExtractor(policy, embedder)
+        self.llm_reader = llm_reader
+        """When set (ASSISTANT_LLM), a second reading of each deal that can only raise the level."""
 
     def assess(
         self,
@@ -160,7 +172,69 @@ class TriageEngine:
         if not describes:
             return TriageResult("proceed", [], signals_dict, [], False)
         facts = self._facts(signals, parties)
-        return self._decide(facts, signals, signals_dict)
+        result = self._decide(facts, signals, signals_dict)
+        if self.llm_reader is not None:
+            result = self._with_llm_reading(full, signals, parties, result)
+        return result
+
+    # --- the optional LLM reading -------------------------------------------------------------------
+
+    def _with_llm_reading(
+        self, text: str, signals: Signals, parties: Sequence[PartyHit], result: TriageResult
+    ) -> TriageResult:
+        """The higher of the deterministic result and the result on signals raised by the LLM's reading."""
+        assert self.llm_reader is not None
+        reading = self.llm_reader.read(text)
+        result.signals["llm"] = reading.to_dict()
+        raised = self._raised_by(signals, reading)
+        if raised is None:
+            return result
+        merged_dict = {**self._signals_dict(raised, parties), "llm": reading.to_dict()}
+        merged = self._decide(self._facts(raised, parties), raised, merged_dict)
+        if level_rank(merged.level) <= level_rank(result.level):
+            return result
+        llm_words = {w for w in (reading.product, reading.end_user, reading.country) if w} | set(reading.red_flags)
+        quoted = {words for _, words in llm_words}
+        merged.reasons = [
+            dataclasses.replace(r, text=f"{r.text} (Signal read by the language model.)")
+            if quoted.intersection(r.evidence)
+            else r
+            for r in merged.reasons
+        ]
+        return merged
+
+    def _raised_by(self, signals: Signals, reading: LLMReading) -> Signals | None:
+        """A copy of `signals` with every LLM fact that is riskier than what the rules found; None if none is."""
+        policy, raised, changed = self.policy, dataclasses.replace(signals), False
+        tiers = [c.code for c in policy.products]
+        types = [c.code for c in policy.end_users]
+        if reading.product:
+            tier, words = reading.product
+            if signals.product is None or tiers.index(tier) > tiers.index(signals.product.code):
+                raised.product = CategoryHit(tier, policy.product(tier).label, (words,), "llm", words=(words,))
+                changed = True
+        if reading.end_user:
+            kind, words = reading.end_user
+            current = signals.end_user.code if signals.end_user else None
+            if current is not None and types.index(kind) > types.index(current):
+                raised.end_user = CategoryHit(kind, policy.end_user(kind).label, (words,), "llm", words=(words,))
+                changed = True
+        if reading.country:
+            hit = self.extractor.parse_country(reading.country[0])
+            if hit is not None and hit.iso2 not in {c.iso2 for c in signals.countries}:
+                raised.countries = [*signals.countries, dataclasses.replace(hit, evidence=reading.country[1])]
+                changed = True
+        have = {f.id for f in signals.red_flags}
+        by_id = {f.id: f for f in policy.red_flags}
+        added = [
+            FlagHit(i, by_id[i].label, (w,), by_id[i].cite, by_id[i].material, "llm", (w,))
+            for i, w in reading.red_flags
+            if i not in have
+        ]
+        if added:
+            raised.red_flags = [*signals.red_flags, *added]
+            changed = True
+        return raised if changed else None
 
     # --- screening --------------------------------------------------------------------------------
 
