@@ -9,6 +9,7 @@ no cue did. Everything here is deterministic for a given policy, model and text.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -109,6 +110,8 @@ class CountryHit:
     evidence: str
     stated: bool = False
     """True when the country came from a structured country field."""
+    negated: bool = False
+    """True when the text names the country only to deny it ("no business in Iran")."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +120,7 @@ class CountryHit:
             "level": self.level,
             "in_table": self.level is not None,
             "evidence": self.evidence,
+            "negated": self.negated,
         }
 
 
@@ -300,6 +304,8 @@ class Gazetteer:
         if before is None or not before.group(1)[:1].isupper():
             return False
         word = before.group(1).rstrip(".")
+        if not word.istitle() or len(word) < 2:
+            return False  # "HQ Lisboa", "A Coruna": an abbreviation or article, not a given name
         return word.lower() not in self.settings.place_words and word not in _PLACE_PREFIXES
 
     def _choose_lowercase(
@@ -329,8 +335,8 @@ class Gazetteer:
 
     def find(
         self, text: str, taken: Sequence[tuple[int, int]] = (), named: Iterable[str] = ()
-    ) -> list[tuple[str, Place]]:
-        """(name as written, place) for every accepted name outside the `taken` spans.
+    ) -> list[tuple[str, Place, int]]:
+        """(name as written, place, offset) for every accepted name outside the `taken` spans.
 
         `named` are ISO codes of countries the text names outright; they settle ambiguous names.
         """
@@ -342,7 +348,7 @@ class Gazetteer:
         closing = _CLOSING.search(folded)
         signature_at = closing.end() if closing else len(folded) + 1
         tokens = list(_NAME_TOKEN.finditer(folded))
-        found: list[tuple[str, Place]] = []
+        found: list[tuple[str, Place, int]] = []
         index = 0
         while index < len(tokens):
             next_index = index + 1
@@ -368,7 +374,7 @@ class Gazetteer:
                 heading = not folded[:start].strip() and folded[end : end + 1] in (":", ",", "-", "–")
                 place = self._choose(name, places, folded[max(0, start - 30) : start], named_codes, heading)
                 if place is not None:
-                    found.append((text[start : start + len(name)], place))
+                    found.append((text[start : start + len(name)], place, start))
                     next_index = index + size
                     break
             index = next_index
@@ -430,8 +436,9 @@ class SignalExtractor:
         sensitive = {
             n for n in names if len(n) < 4 or n.lower() in self.policy.country_case_sensitive or not n[:1].isupper()
         }
+        for name in list(names):
+            names.setdefault(fold(name), names[name])  # the text is folded before matching
         for name in [n for n in names if n not in sensitive]:
-            names.setdefault(name.lower(), names[name])
             names.setdefault(fold(name).lower(), names[name])
         alternatives = sorted(names, key=len, reverse=True)
         pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w])")
@@ -580,16 +587,30 @@ class SignalExtractor:
 
     def countries_in(self, text: str) -> list[CountryHit]:
         """Countries named in `text`: country names and policy aliases first, then the gazetteer's
-        cities and regions in the parts of the text no country name or alias covered."""
+        cities and regions in the parts of the text no country name or alias covered.
+
+        Names match on diacritic-folded text ("Zurich" finds "Zürich"). A country named only in a negated
+        clause ("no business in Iran", "no russia link") is returned with `negated` set: it is no
+        destination, but the engine still notes a sanctioned one.
+        """
         hits: dict[str, CountryHit] = {}
+        negated: dict[str, CountryHit] = {}
         taken: list[tuple[int, int]] = []
-        for match in self._country_pattern.finditer(text):
+        folded = fold(text)
+
+        def add(iso2: str, evidence: str, start: int) -> None:
+            if self.is_negated(folded, start):
+                negated.setdefault(iso2, dataclasses.replace(self._country(iso2, evidence), negated=True))
+            else:
+                hits.setdefault(iso2, self._country(iso2, evidence))
+
+        for match in self._country_pattern.finditer(folded):
             iso2 = self._country_names[match.group(0)]
-            hits.setdefault(iso2, self._country(iso2, match.group(0)))
+            add(iso2, text[match.start() : match.end()], match.start())
             taken.append(match.span())
-        for name, place in self.gazetteer.find(text, taken, hits):
-            hits.setdefault(place.iso2, self._country(place.iso2, name))
-        return list(hits.values())
+        for name, place, start in self.gazetteer.find(text, taken, hits):
+            add(place.iso2, name, start)
+        return list(hits.values()) + [c for iso2, c in negated.items() if iso2 not in hits]
 
     # --- similarity ----------------------------------------------------------------------------------
 
@@ -693,8 +714,15 @@ class SignalExtractor:
         elif pending:
             signals.undisclosed, signals.undisclosed_evidence = "pending", tuple(pending)
         signals.countries = self.countries_in(text)
+        denied = [c for c in signals.countries if c.negated and c.level == "C3"]
+        flag = next((f for f in policy.red_flags if f.id == "sanctioned_destination_named"), None)
+        if denied and flag is not None:
+            # "no business in Iran": not the destination, but worth a recorded check against re-export
+            signals.red_flags.append(
+                FlagHit(flag.id, flag.label, tuple(c.evidence for c in denied), flag.cite, flag.material)
+            )
         signals.situations = self.situations_in(masked)
-        signals.red_flags = self._flags(policy.red_flags, text)
+        signals.red_flags = [*self._flags(policy.red_flags, text), *signals.red_flags]
         if signals.undisclosed == "refusal" and not any(f.id == "end_user_refusal" for f in signals.red_flags):
             flag = next((f for f in policy.red_flags if f.id == "end_user_refusal"), None)
             if flag is not None:

@@ -277,7 +277,8 @@ class TriageEngine:
             end_user, assumed = signals.end_user.code, False
         deployment: CountryHit | None = None
         rank = -1
-        for hit in signals.countries:
+        named = [c for c in signals.countries if not c.negated]
+        for hit in named:
             level = hit.level or policy.unknown_country_level
             if COUNTRY_LEVELS.index(level) > rank:
                 deployment, rank = hit, COUNTRY_LEVELS.index(level)
@@ -314,7 +315,7 @@ class TriageEngine:
             country_level=country_level,
             country_assumed=country_assumed and situation is None,
             deployment=deployment,
-            eu=any(c.iso2 in policy.eu_members for c in signals.countries),
+            eu=any(c.iso2 in policy.eu_members for c in named),
             red_flags={f.id for f in signals.red_flags},
             material_flags=sum(1 for f in signals.red_flags if f.material),
             uses={u.id for u in signals.uses},
@@ -336,7 +337,7 @@ class TriageEngine:
             "red_flags": flag_words,
             "use_any": tuple(w for u in signals.uses for w in u.quotes[:1]),
             "restricted_party": tuple(h.candidate for h in parties),
-            "eu_deployment": tuple(c.evidence for c in signals.countries if c.iso2 in policy.eu_members),
+            "eu_deployment": tuple(c.evidence for c in named if c.iso2 in policy.eu_members),
             "undisclosed_end_user": signals.undisclosed_evidence,
             "government": (),
         }
@@ -365,7 +366,7 @@ class TriageEngine:
             "end_user_type": end_user,
             # The country that sets the level (the highest context level) is the one a reason names.
             "country": country_name,
-            "countries": ", ".join(c.name for c in signals.countries) or "an unstated country",
+            "countries": ", ".join(c.name for c in named) or "an unstated country",
             "country_level": country_level,
             "red_flags": "; ".join(f"{f.label} ('{f.quotes[0]}')" for f in signals.red_flags) or "none",
             "uses": "; ".join(f"{u.label} ('{u.quotes[0]}')" for u in signals.uses) or "none",
