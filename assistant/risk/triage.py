@@ -406,7 +406,9 @@ class TriageEngine:
     @staticmethod
     def _evidence(rule: Rule, facts: _Facts) -> tuple[str, ...]:
         words: list[str] = []
-        for key in rule.when:
+        # The catch-all rule holds for any facts: its evidence is the deal's product, end user and country.
+        keys = rule.when or ("product_in", "end_user_in", "country_in")
+        for key in keys:
             group = "red_flags" if key in ("red_flag_any", "material_red_flags_at_least", "red_flags_at_least") else key
             for word in facts.words.get(group, ()):
                 if word and word not in words:
