@@ -208,6 +208,9 @@ class RiskPolicy:
     unknowns: dict[str, UnknownFact] = field(default_factory=dict)
     """'product', 'end_user', 'country' -> what is assumed when the deal does not say."""
     situations: tuple[Situation, ...] = ()
+    similarity_long_clause_tiers: frozenset[str] = frozenset({"P3", "P4"})
+    """Tiers that similarity may only raise a product to from a clause of `similarity_long_clause_words`."""
+    similarity_long_clause_words: int = 5
     flag_similarity_threshold: float = 1.01
     """A clause at least this similar to a red flag's example raises that flag (above 1: never)."""
 
@@ -569,7 +572,20 @@ def _parse_policy(text: str) -> dict[str, Any]:
     parsed["severity_max_level"] = max_level
 
     similarity = _need(data, "similarity", dict, "the policy", data.line)
-    _only_keys(similarity, {"threshold", "margin", "red_flag_threshold"}, "similarity")
+    _only_keys(
+        similarity, {"threshold", "margin", "red_flag_threshold", "long_clause_tiers", "long_clause_words"}, "similarity"
+    )
+    long_tiers = _strings(
+        similarity.get("long_clause_tiers", ["P3", "P4"]), "similarity long_clause_tiers", similarity.line
+    )
+    for tier in long_tiers:
+        if tier not in PRODUCT_TIERS:
+            raise _Problem(_line_of(similarity, "long_clause_tiers"), f"unknown product tier '{tier}'")
+    parsed["similarity_long_clause_tiers"] = frozenset(long_tiers)
+    long_words = similarity.get("long_clause_words", 5)
+    if isinstance(long_words, bool) or not isinstance(long_words, int) or long_words < 0:
+        raise _Problem(_line_of(similarity, "long_clause_words"), "similarity long_clause_words must be an integer")
+    parsed["similarity_long_clause_words"] = long_words
     for key in ("threshold", "margin"):
         value = _need(similarity, key, (int, float), "similarity", similarity.line)
         if not 0 <= value <= 1:

@@ -34,6 +34,8 @@ _CLOSING = re.compile(
     r"thank you(?: in advance)?|cheers|best wishes|all the best|atenciosamente|distinti saluti)[ \t]*[,.!]?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+_BORDER_AFTER = re.compile(r"\s+(?:border|frontier)\b", re.IGNORECASE)
+_BORDER_BEFORE = re.compile(r"\b(?:border|frontier) (?:with|of)\s+(?:the\s+)?$", re.IGNORECASE)
 _PLACE_PREFIXES = frozenset(
     {"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"}
 )
@@ -599,12 +601,19 @@ class SignalExtractor:
         folded = fold(text)
 
         def add(iso2: str, evidence: str, start: int) -> None:
-            if self.is_negated(folded, start):
+            end = start + len(evidence)
+            # "on the Russian border", "the border with Belarus": near the country, not in it
+            beside = _BORDER_AFTER.match(folded, end) or _BORDER_BEFORE.search(folded, max(0, start - 20), start)
+            if self.is_negated(folded, start) or beside:
                 negated.setdefault(iso2, dataclasses.replace(self._country(iso2, evidence), negated=True))
             else:
                 hits.setdefault(iso2, self._country(iso2, evidence))
 
+        letters = [c for c in text if c.isalpha()]
+        shouting = bool(letters) and sum(c.isupper() for c in letters) > 0.6 * len(letters)
         for match in self._country_pattern.finditer(folded):
+            if shouting and len(match.group(0)) <= 3:
+                continue  # in a text written in capitals, "US", "BY" and "IN" are words, not countries
             iso2 = self._country_names[match.group(0)]
             add(iso2, text[match.start() : match.end()], match.start())
             taken.append(match.span())
@@ -652,11 +661,16 @@ class SignalExtractor:
         )  # clauses x tiers
         floor = tiers.index(found.code) if found else -1
         best = found
+        # A clause of a few words ("Standard public-sector terms.") says too little to show a
+        # purpose-built surveillance tool or a banned use, however close its vector happens to be.
+        words = np.asarray([len(_WORD.findall(c)) for c in clauses])
         for position in range(floor + 1, len(tiers)):
             baseline = per_tier[:, :position].max(axis=1) if position else np.zeros(len(clauses))
             ok = (per_tier[:, position] >= self.policy.similarity_threshold) & (
                 per_tier[:, position] - baseline >= self.policy.similarity_margin
             )
+            if tiers[position] in self.policy.similarity_long_clause_tiers:
+                ok &= words >= self.policy.similarity_long_clause_words
             if not ok.any():
                 continue
             row = int(np.argmax(np.where(ok, per_tier[:, position], -1.0)))
