@@ -572,9 +572,8 @@ def _parse_policy(text: str) -> dict[str, Any]:
     parsed["severity_max_level"] = max_level
 
     similarity = _need(data, "similarity", dict, "the policy", data.line)
-    _only_keys(
-        similarity, {"threshold", "margin", "red_flag_threshold", "long_clause_tiers", "long_clause_words"}, "similarity"
-    )
+    allowed = {"threshold", "margin", "red_flag_threshold", "long_clause_tiers", "long_clause_words"}
+    _only_keys(similarity, allowed, "similarity")
     long_tiers = _strings(
         similarity.get("long_clause_tiers", ["P3", "P4"]), "similarity long_clause_tiers", similarity.line
     )

@@ -34,7 +34,12 @@ _CLOSING = re.compile(
     r"thank you(?: in advance)?|cheers|best wishes|all the best|atenciosamente|distinti saluti)[ \t]*[,.!]?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_BORDER_AFTER = re.compile(r"\s+(?:border|frontier)\b", re.IGNORECASE)
+_BORDER_AFTER = re.compile(
+    r"\s+(?:border|frontier)\b(?!\s+(?:guards?|police|services?|agency|force|forces|control|patrol|security|"
+    r"authority|officers?|troops))",
+    re.IGNORECASE,
+)
+_LIST_JOIN = re.compile(r"\b(?:or|and|nor)\b|&|/", re.IGNORECASE)
 _BORDER_BEFORE = re.compile(r"\b(?:border|frontier) (?:with|of)\s+(?:the\s+)?$", re.IGNORECASE)
 _PLACE_PREFIXES = frozenset(
     {"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"}
@@ -455,14 +460,32 @@ class SignalExtractor:
         return text
 
     def is_negated(self, text: str, start: int) -> bool:
-        """True when a negation word precedes `start` in the same clause, within the policy's window."""
-        clause_start = 0
-        for brk in self.policy.negation.clause_breaks.finditer(text, 0, start):
-            clause_start = brk.end()
+        """True when a negation word precedes `start` in the same clause, within the policy's window.
+
+        A negation also carries along a list ("no student monitoring, proctoring or camera software"):
+        across commas, through short items, when the clause it reaches joins items with "or"/"and"/"nor".
+        """
+        breaks = [(b.start(), b.end()) for b in self.policy.negation.clause_breaks.finditer(text, 0, start)]
+        clause_start = breaks[-1][1] if breaks else 0
         before = text[clause_start:start]
         words = _WORD.findall(before)[-self.policy.negation.window :]
-        window_text = " ".join(words)
-        return bool(self._negation_word.search(window_text))
+        if self._negation_word.search(" ".join(words)):
+            return True
+        clause_end = next((b.start() for b in self.policy.negation.clause_breaks.finditer(text, start)), len(text))
+        if not _LIST_JOIN.search(text[clause_start:clause_end]):
+            return False
+        index = len(breaks) - 1
+        for _ in range(4):  # at most four list items back
+            if index < 0 or text[breaks[index][0] : breaks[index][1]] != ",":
+                return False
+            item_start = breaks[index - 1][1] if index > 0 else 0
+            item = text[item_start : breaks[index][0]]
+            if len(_WORD.findall(item)) > 4:
+                return False
+            if self._negation_word.search(item):
+                return True
+            index -= 1
+        return False
 
     def _find(self, cues: Sequence[Cue], text: str, *, negatable: bool) -> list[str]:
         found: list[str] = []
