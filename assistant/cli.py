@@ -262,7 +262,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         if args.triage_only:
             files = [Path(f) for f in args.deals] if args.deals else sorted(EVALS_DIR.glob("deals*.jsonl"))
-            files = [f for f in files if args.deals or f.name != "deals_sealed.jsonl"]
+            files = [f for f in files if args.deals or not f.name.startswith("deals_sealed")]
         else:
             files = [Path(f) for f in args.deals or []]
         return main_triage_eval(Settings(), files, decided_cases=args.decided_cases, as_json=args.json)
@@ -372,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--triage-only",
         action="store_true",
-        help="only triage: figures per deal set (default: every evals/deals*.jsonl but the sealed one)",
+        help="only triage: figures per deal set (default: every evals/deals*.jsonl but the sealed ones)",
     )
     ev.add_argument(
         "--decided-cases",

@@ -145,7 +145,7 @@ def _screen_figure(service: AssistantService, embedder: Embedder, evals_dir: Pat
     deals = [
         str(item["scenario"])
         for path in sorted(evals_dir.glob("deals*.jsonl"))
-        if path.name != "deals_sealed.jsonl"  # never read before its single measurement
+        if not path.name.startswith("deals_sealed")  # never read before its single measurement
         for item in load_jsonl(path)
     ]
     user = User.for_audience("internal")
