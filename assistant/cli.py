@@ -312,8 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--audience",
         choices=("public", "partner", "internal"),
-        default="internal",
-        help="audience of documents without front matter (default: internal)",
+        default=None,
+        help="widest audience allowed: files without front matter get it, front matter may only narrow it "
+        "(default: front matter decides, files without it are internal)",
     )
     ingest.add_argument("--json", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
@@ -339,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="API keys for the web app and HTTP API")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
     create = keys_sub.add_parser("create", help="create a key and print it once")
-    create.add_argument("--org", required=True)
+    create.add_argument("--org", required=True, help="'internal' for staff roles; the partner's own name for partners")
     create.add_argument("--role", required=True, choices=("partner", "sales", "compliance", "admin"))
     create.add_argument("--name")
     keys_list = keys_sub.add_parser("list", help="list keys (never the secrets)")

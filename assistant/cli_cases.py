@@ -7,11 +7,13 @@
     assistant cases close REF --by NAME [--comment TEXT]
     assistant cases reopen REF --by NAME --comment TEXT
     assistant cases export --format csv|json [--output FILE] [--status S] [--org ORG]
-    assistant cases verify [--json]
+    assistant cases verify [--against CHECKPOINT] [--json]
+    assistant cases checkpoint [--out FILE]
 
 The store comes from Settings (ASSISTANT_DATABASE_URL, or SQLite at ASSISTANT_HOME/cases.db). Refusals
 are `BadInput` errors, which the CLI's main turns into one line on stderr and exit code 2. `verify`
-exits 1 when it finds damage. Nothing heavy is imported until a command runs.
+exits 1 when it finds damage, and so does `checkpoint` (which then writes nothing). Both sign and check
+with ASSISTANT_AUDIT_KEY, which they never print. Nothing heavy is imported until a command runs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +30,7 @@ from .cases.workflow import LEVELS, STATUSES
 from .errors import BadInput
 
 if TYPE_CHECKING:
+    from .cases.audit import VerifyReport
     from .cases.models import Case, CaseEvent
     from .cases.store import CaseStore
 
@@ -161,17 +165,71 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_atomically(target: Path, data: str) -> None:
+    """Write aside and rename, so a reader never sees half a file; BadInput when it cannot be written."""
+    partial = target.with_name(target.name + ".partial")
+    try:
+        partial.write_text(data, encoding="utf-8", newline="")
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def _read_checkpoint(path: str) -> dict[str, Any]:
+    from .cases.audit import read_checkpoint
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable as UTF-8 text"
+        raise BadInput(f"cannot read the checkpoint {path}: {reason}") from exc
+    return read_checkpoint(text, f"the checkpoint {path}")
+
+
+def _print_report(report: VerifyReport) -> None:
+    for problem in report.problems:
+        print(problem)
+    for note in report.notes():
+        print(note)
+    print(report.summary())
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check every audit chain and case row; exit 1 if anything was changed behind the application."""
+    """Check every audit chain, case row and MAC (and a checkpoint); exit 1 if anything was changed behind
+    the application."""
+    checkpoint = _read_checkpoint(args.against) if args.against else None
     with _open_store() as store:
-        report = store.verify()
+        report = store.verify(checkpoint)
     if args.json:
         _print_json(report.to_dict())
     else:
-        for problem in report.problems:
-            print(problem)
-        print(report.summary())
+        _print_report(report)
     return 0 if report.ok else 1
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    """Write a signed digest of every case's head, after checking the trail; exit 1 (writing nothing) if
+    the trail is damaged."""
+    with _open_store() as store:
+        report, checkpoint = store.checkpoint()
+    if not report.ok:
+        _print_report(report)
+        print("assistant: no checkpoint written: the audit trail has problems (see above)", file=sys.stderr)
+        return 1
+    data = json.dumps(checkpoint, ensure_ascii=False, indent=2) + "\n"
+    if not args.out or args.out == "-":
+        print(data, end="")
+        where = "stdout"
+    else:
+        _write_atomically(Path(args.out), data)
+        where = args.out
+    print(
+        f"checkpoint of {len(checkpoint['cases'])} cases ({report.events} events) written to {where};"
+        " keep it where the database's writers cannot change it",
+        file=sys.stderr,
+    )
+    return 0
 
 
 # -- parser --------------------------------------------------------------------------------------------------
@@ -234,5 +292,14 @@ def register(subparsers: Any) -> None:
     export.set_defaults(func=cmd_export)
 
     verify = sub.add_parser("verify", help="check the audit trail; exit 1 if it was tampered with")
+    verify.add_argument(
+        "--against", metavar="CHECKPOINT", help="also compare with a checkpoint file (needs ASSISTANT_AUDIT_KEY)"
+    )
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
+
+    checkpoint = sub.add_parser(
+        "checkpoint", help="write every case's head, signed with ASSISTANT_AUDIT_KEY, for `verify --against`"
+    )
+    checkpoint.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    checkpoint.set_defaults(func=cmd_checkpoint)

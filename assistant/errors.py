@@ -6,6 +6,7 @@
     │   └── SourceError             a path or file that cannot be ingested
     │   └── NotFound                something that does not exist, or that this user may not see
     ├── PermissionDenied            the user is known but their role may not do this (HTTP 403)
+    ├── OverBudget                  an organisation opened too many cases this hour (HTTP 429)
     ├── ConfigError                 settings or data files that are invalid (names file and problem)
     └── IndexUnavailable            the knowledge index cannot be opened or is empty
 
@@ -38,6 +39,14 @@ class NotFound(BadInput):
 
 class PermissionDenied(AssistantError):
     """The user's role may not perform this action."""
+
+
+class OverBudget(AssistantError):
+    """An organisation reached its budget of new cases for the hour; `retry_after` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigError(AssistantError):

@@ -20,10 +20,11 @@ from .answers.guard import check as guard_check
 from .answers.models import Answer, Citation, Risk
 from .config import MAX_QUESTION_CHARS, Settings
 from .deals import CASE_LEVELS, LEVEL_LABELS, LocatorIndex, Screening, ScreenReason
-from .errors import NotFound, PermissionDenied, QuestionError
+from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
 from .identity import User
 from .knowledge.embeddings import Embedder
 from .knowledge.ingest import Ingestor, IngestReport
+from .knowledge.limits import IngestLimits
 from .knowledge.retrieval import LexicalCache, Retriever
 from .knowledge.store import VectorStore
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .answers.llm import LLMComposer
     from .cases import Case, CaseStore
     from .cases.records import ApiKeys, EventLog, FeedbackLog
+    from .cases.screenings import ScreeningLog
     from .risk.triage import DealFields, TriageEngine, TriageResult
 
 log = logging.getLogger(__name__)
@@ -91,9 +93,12 @@ class AssistantService:
 
     # -- indexing -----------------------------------------------------------------------------------------
 
-    def ingest(self, paths: Sequence[Path], audience: str = "internal", progress: bool = False) -> IngestReport:
-        """Ingest files/folders incrementally and bring the lexical index in step."""
-        report = Ingestor(self.store, self.embedder).run(paths, audience, progress=progress)
+    def ingest(self, paths: Sequence[Path], audience: str | None = None, progress: bool = False) -> IngestReport:
+        """Ingest files/folders incrementally and bring the lexical index in step.
+
+        `audience` is a ceiling that front matter may narrow, never widen (see Ingestor.run)."""
+        limits = IngestLimits.from_settings(self.settings)
+        report = Ingestor(self.store, self.embedder, limits).run(paths, audience, progress=progress)
         self.lexical.refresh(force=report.changed)
         return report
 
@@ -102,7 +107,7 @@ class AssistantService:
         if self.store.count() > 0:
             return None
         log.info("index is empty; indexing the shipped corpus", extra={"corpus": str(self.settings.corpus)})
-        return self.ingest([self.settings.corpus], audience="internal")
+        return self.ingest([self.settings.corpus])  # front matter decides; files without it are internal
 
     def warm_up(self) -> None:
         """Load the model and the lexical index now, so the first question is not slow."""
@@ -190,13 +195,17 @@ class AssistantService:
             if composed.refused and composed.refusal_reason == "weak_evidence":
                 # A deal with no close guidance passage still gets its triage: the reasons, cited, and
                 # the steps the policy requires, rather than a refusal.
-                composed = _deal_answer(reasons, [self._readable_by(user, s) for s in triage.next_steps])
+                composed = _deal_answer(reasons, self._next_steps(triage, user))
                 answer_text = composed.text
             if triage.level in CASE_LEVELS:
-                if open_case:
+                # Every escalate or prohibited deal leaves a trace: only staff may skip the case, and then
+                # the screening is still recorded.
+                if open_case or user.is_partner:
                     case_ref = self._open_case(
-                        text, triage, reasons, user, channel, idempotency_key, prompt_version=prompt_version
+                        text, triage, user, channel, idempotency_key, prompt_version=prompt_version
                     ).ref
+                else:
+                    self._record_screening(text, triage, user, channel)
                 # When the answer already lists the reasons, the banner need not repeat the first one.
                 banner_reasons = [] if answer_text.startswith("Why:") else reasons
                 answer_text = _risk_banner(triage.level, banner_reasons, case_ref) + "\n\n" + answer_text
@@ -277,8 +286,13 @@ class AssistantService:
             result = self.triage.assess(text=text, is_deal=True)
         reasons = self._reasons(result, user)
         case_ref = None
-        if open_case and result.level in CASE_LEVELS:
-            case_ref = self._open_case(text, result, reasons, user, channel, idempotency_key).ref
+        if result.level in CASE_LEVELS:
+            # Every escalate or prohibited screening leaves a trace: partners cannot opt out of the case,
+            # and a staff opt-out (the CLI's --no-case, evaluations) is still recorded.
+            if open_case or user.is_partner:
+                case_ref = self._open_case(text, result, user, channel, idempotency_key).ref
+            else:
+                self._record_screening(text, result, user, channel)
         return self._screening(result, reasons, user, case_ref, started)
 
     def escalate(
@@ -297,7 +311,7 @@ class AssistantService:
         started = time.perf_counter()
         result = self.triage.assess(text=text, is_deal=True)
         reasons = self._reasons(result, user)
-        case = self._open_case(text, result, reasons, user, channel, idempotency_key, requested=True)
+        case = self._open_case(text, result, user, channel, idempotency_key, requested=True)
         return self._screening(result, reasons, user, case.ref, started)
 
     def _screening(
@@ -306,20 +320,41 @@ class AssistantService:
         return Screening(
             level=result.level,
             reasons=reasons,
-            signals=result.signals,
-            next_steps=[self._readable_by(user, step) for step in result.next_steps],
+            # A partner gets the level, partner wording and partner steps only (RAS 7.1): no signals,
+            # taxonomy codes, list names, scores or policy examples to re-word a deal against.
+            signals={} if user.is_partner else result.signals,
+            next_steps=self._next_steps(result, user),
             case_ref=case_ref,
             describes_deal=result.describes_deal,
-            missing_facts=[m.to_dict() for m in result.missing],
+            missing_facts=self._missing_facts(result, user),
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
     # -- cases, feedback, keys (what the doors may do, checked here once) --------------------------------
 
     def cases_for(self, user: User, *, status: str | None = None, level: str | None = None) -> list[Case]:
-        """Cases the user may see: compliance and admins all; everyone else their own organisation's."""
+        """Every case the user may see, in queue order (undecided by SLA first): compliance and admins all,
+        everyone else their own organisation's."""
+        cases: list[Case] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = self.case_page(user, status=status, level=level, limit=200, cursor=cursor)
+            cases.extend(page)
+            if cursor is None:
+                return cases
+
+    def case_page(
+        self,
+        user: User,
+        *,
+        status: str | None = None,
+        level: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Case], str | None]:
+        """One page of the queue the user may see, and the cursor of the next page (None at the end)."""
         org = None if user.role in STAFF_DECIDERS else user.org
-        return self.cases.list(status=status, level=level, org=org)
+        return self.cases.page(status=status, level=level, org=org, limit=limit, cursor=cursor)
 
     def case_for(self, ref: str, user: User) -> tuple[Case, list[Any]]:
         """One case and its audit trail, if the user may see it (else NotFound, as if it did not exist)."""
@@ -338,9 +373,21 @@ class AssistantService:
 
         `corrected_level` says compliance judges the deal at another level than triage gave it.
         """
+        from .cases.workflow import normalise_decision
+
         self._require_decider(user, "decide cases")
-        self.case_for(ref, user)
-        return self.cases.decide(ref, decision, actor=user.id, comment=comment, corrected_level=corrected_level)
+        case, events = self.case_for(ref, user)
+        if user.id == case.requester.user_id:
+            raise PermissionDenied(f"{case.ref} was requested by you; another reviewer must decide it")
+        action = normalise_decision(decision)
+        if action == "approve" and case.level == "prohibited":
+            # Four eyes: a prohibited deal is approved only by two different reviewers.
+            first = _pending_first_approval(events)
+            if first is None:
+                return self.cases.first_approval(ref, actor=user.id, comment=comment)
+            if first == user.id:
+                raise PermissionDenied(f"{case.ref} is prohibited: a second, different reviewer must approve it")
+        return self.cases.decide(ref, action, actor=user.id, comment=comment, corrected_level=corrected_level)
 
     def assign_case(self, ref: str, user: User, assignee: str | None = None) -> Case:
         """Assign a case (to the user by default); compliance only."""
@@ -357,6 +404,13 @@ class AssistantService:
         from .cases.records import FeedbackLog
 
         return FeedbackLog(self.cases.engine)
+
+    @property
+    def screenings(self) -> ScreeningLog:
+        """The trace of escalate and prohibited screenings that opened no case."""
+        from .cases.screenings import ScreeningLog
+
+        return ScreeningLog(self.cases.engine)
 
     @property
     def processed_events(self) -> EventLog:
@@ -391,6 +445,30 @@ class AssistantService:
             reason=reason,
         )
 
+    def _next_steps(self, result: TriageResult, user: User) -> list[str]:
+        """The policy's steps for the level: its partner steps for a partner."""
+        if user.is_partner:
+            return list(result.partner_next_steps)
+        return list(result.next_steps)
+
+    def _missing_facts(self, result: TriageResult, user: User) -> list[dict[str, str]]:
+        """What the deal does not say and the question that settles it; a partner gets the question only."""
+        if not user.is_partner:
+            return [m.to_dict() for m in result.missing]
+        wording = self.triage.policy.partner_wording
+        return [
+            {"fact": m.fact, "question": wording.get(f"unknown-{m.fact.replace('_', '-')}", "")} for m in result.missing
+        ]
+
+    def _case_reasons(self, result: TriageResult) -> list[dict[str, Any]]:
+        """Reasons as a case keeps them: staff text, evidence and every citation, plus the partner wording
+        (views filter by who reads the case)."""
+        staff = self._reasons(result, User(id="case", role="compliance", org="internal"))
+        return [
+            {**shown.model_dump(), "partner_text": reason.partner_text}
+            for shown, reason in zip(staff, result.reasons, strict=True)
+        ]
+
     def _readable_by(self, user: User, text: str) -> str:
         """Text with references to guidance the user may not read (e.g. internal clause numbers) removed."""
         if not user.is_partner:
@@ -410,6 +488,15 @@ class AssistantService:
     def _reasons(self, result: TriageResult, user: User) -> list[ScreenReason]:
         locators = self._locator_index()
         out: list[ScreenReason] = []
+        if user.is_partner:
+            seen: set[str] = set()
+            for reason in result.reasons:
+                text = reason.partner_text
+                if not text or text in seen:
+                    continue
+                seen.add(text)
+                out.append(ScreenReason(text=text, rule="", citations=locators.cite(list(reason.cite), user.audiences)))
+            return out
         for reason in result.reasons:
             # A partner never sees an internal clause, even as the basis of a decision about its own deal.
             citations = locators.cite(list(reason.cite), user.audiences)
@@ -422,7 +509,6 @@ class AssistantService:
         self,
         text: str,
         result: TriageResult,
-        reasons: list[ScreenReason],
         user: User,
         channel: str,
         idempotency_key: str | None,
@@ -432,8 +518,10 @@ class AssistantService:
         from .cases import Requester
 
         # A caller's key is scoped to its organisation, so nobody can fetch another organisation's case by
-        # replaying its key.
+        # replaying its key; without one, a case is keyed on the deal itself (requester and normalised text).
         key = f"{user.org}:{idempotency_key}" if idempotency_key else default_idempotency_key(channel, user, text)
+        if user.is_partner:
+            self._check_case_budget(user)
         summary = " ".join(text.split())
         facts: dict[str, Any] = {"text": text, "signals": result.signals, "escalated_by_requester": requested}
         if prompt_version:  # the prompt set the LLM was given for the answer that opened the case
@@ -443,19 +531,58 @@ class AssistantService:
             summary=summary[:280],
             requester=Requester(user_id=user.id, channel=channel, org=user.org),
             facts=facts,
-            reasons=[r.model_dump() for r in reasons],
+            reasons=self._case_reasons(result),
             org=user.org,
             idempotency_key=key,
+            request_fingerprint=request_fingerprint(user, text),
+        )
+
+    def _check_case_budget(self, user: User) -> None:
+        """Refuse a partner organisation's case beyond its budget for the hour (OverBudget, HTTP 429)."""
+        budget = self.settings.partner_cases_per_hour
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        if self.cases.count_since(user.org, since) >= budget:
+            raise OverBudget(
+                f"your organisation has opened {budget} cases in the last hour; try again later", retry_after=600
+            )
+
+    def _record_screening(self, text: str, result: TriageResult, user: User, channel: str) -> None:
+        """Leave a trace of an escalate or prohibited screening that opened no case (a staff opt-out)."""
+        self.screenings.record(
+            user_id=user.id,
+            org=user.org,
+            channel=channel,
+            level=result.level,
+            rule=result.rule,
+            fingerprint=request_fingerprint(user, text),
+            summary=" ".join(text.split())[:280],
         )
 
 
 STAFF_DECIDERS = ("compliance", "admin")
 
 
+def _pending_first_approval(events: Sequence[Any]) -> str | None:
+    """Who gave the first approval still standing (none after a later reopen, rejection or request)."""
+    first: str | None = None
+    for event in events:
+        if event.action == "first_approval":
+            first = event.actor
+        elif event.action in ("reopen", "reject", "needs_info", "approve"):
+            first = None
+    return first
+
+
 def default_idempotency_key(channel: str, user: User, text: str) -> str:
     """Same requester, same deal text, same day: a retry, not a new case."""
     digest = hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:24]
     return f"{channel}:{user.org}:{user.id}:{dt.date.today().isoformat()}:{digest}"
+
+
+def request_fingerprint(user: User, text: str) -> str:
+    """What an idempotency key stands for: this requester and this deal (case and spacing aside)."""
+    normalised = " ".join(text.lower().split())
+    return hashlib.sha256(f"{user.org}\x1f{user.id}\x1f{normalised}".encode()).hexdigest()
 
 
 def validate_deal(deal: object) -> str:

@@ -58,12 +58,23 @@ class SlackStandIn(LoopbackServer):
         compliance_members: Iterable[str] = (),
         shared_channels: Iterable[str] = (),
         external_users: dict[str, str] | None = None,
+        private_channels: Iterable[str] = ("CCOMP",),
+        usergroups: dict[str, list[str]] | None = None,
+        profiles: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """`shared_channels` are Slack Connect channels; `external_users` maps user ids to another team."""
+        """`shared_channels` are Slack Connect channels; `external_users` maps user ids to another team.
+
+        `private_channels` are private (by default the tests' compliance channel, CCOMP); `usergroups` maps
+        user group ids to their members; `profiles` adds fields to (or, with None, removes them from) what
+        users.info says about a user, e.g. {"UGUEST": {"is_restricted": True}} or {"UX": {"team_id": None}}.
+        """
         super().__init__()
         self.compliance_members = list(compliance_members)
         self.shared_channels = set(shared_channels)
         self.external_users = dict(external_users or {})
+        self.private_channels = set(private_channels)
+        self.usergroups = {k: list(v) for k, v in (usergroups or {}).items()}
+        self.profiles = {k: dict(v) for k, v in (profiles or {}).items()}
         self.calls: list[ApiCall] = []
         self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._rate_limits: dict[str, tuple[int, int]] = {}
@@ -168,13 +179,20 @@ class SlackStandIn(LoopbackServer):
         if method == "users.info":
             user = str(body.get("user") or "")
             team = self.external_users.get(user, TEAM_ID)
-            return 200, {"ok": True, "user": {"id": user, "team_id": team, "name": user.lower(),
-                         "real_name": f"Person {user}", "is_bot": False}}, {}  # fmt: skip
+            profile = {"id": user, "team_id": team, "name": user.lower(), "real_name": f"Person {user}",
+                       "is_bot": False, **self.profiles.get(user, {})}  # fmt: skip
+            return 200, {"ok": True, "user": {k: v for k, v in profile.items() if v is not None}}, {}
         if method == "conversations.info":
             shared = channel in self.shared_channels
             info = {"id": channel, "name": channel.lower(), "is_channel": True, "is_ext_shared": shared,
-                    "is_shared": shared, "is_im": channel.startswith("D")}  # fmt: skip
+                    "is_shared": shared, "is_im": channel.startswith("D"),
+                    "is_private": channel in self.private_channels}  # fmt: skip
             return 200, {"ok": True, "channel": info}, {}
+        if method == "usergroups.users.list":
+            group = str(body.get("usergroup") or "")
+            if group not in self.usergroups:
+                return 200, {"ok": False, "error": "no_such_subteam"}, {}
+            return 200, {"ok": True, "users": self.usergroups[group]}, {}
         if method == "conversations.members":
             return 200, {"ok": True, "members": self.compliance_members, "response_metadata": {"next_cursor": ""}}, {}
         if method == "conversations.replies":

@@ -50,7 +50,7 @@ def partner(web_service: AssistantService) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def compliance(web_service: AssistantService) -> dict[str, str]:
-    return bearer(web_service, "vendor", "compliance")
+    return bearer(web_service, "internal", "compliance")
 
 
 def assert_problem(response: object, status: int) -> dict:

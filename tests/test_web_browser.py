@@ -97,7 +97,7 @@ def test_reseller_and_compliance_do_their_jobs_in_a_browser(
     browser: Browser, base_url: str, web_service: AssistantService
 ) -> None:
     _, reseller_key = web_service.api_keys.create("acme-resellers", "partner", "Rita Reseller")
-    compliance_record, compliance_key = web_service.api_keys.create("vendor", "compliance", "Carl Compliance")
+    compliance_record, compliance_key = web_service.api_keys.create("internal", "compliance", "Carl Compliance")
 
     # A reseller signs in, asks, and opens a source.
     page = sign_in(browser, base_url, reseller_key)

@@ -64,7 +64,7 @@ def is_problem(response: object, status: int) -> bool:
 def test_partner_cannot_reach_another_organisations_case(client: TestClient, web_service: AssistantService) -> None:
     _, org_a = new_key(web_service, "org-a", "partner")
     _, org_b = new_key(web_service, "org-b", "partner")
-    _, staff = new_key(web_service, "vendor", "compliance")
+    _, staff = new_key(web_service, "internal", "compliance")
     ref = client.post("/v1/screen", json={"scenario": ESCALATE}, headers=org_b).json()["case_ref"]
     assert ref
 
@@ -106,7 +106,7 @@ def test_revoked_key_is_refused_by_api_and_pages(client: TestClient, web_service
 
 
 def test_form_posts_need_the_session_csrf_token(client: TestClient, web_service: AssistantService) -> None:
-    _, headers = new_key(web_service, "org-c", "compliance")
+    _, headers = new_key(web_service, "internal", "compliance")
     secret = headers["Authorization"].removeprefix("Bearer ")
     browser = signed_in(client, secret)
     html = {"accept": "text/html"}

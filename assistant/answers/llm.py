@@ -66,7 +66,7 @@ def build_chat_model(settings: Settings, prompt_version: str) -> BaseChatModel:
     if settings.llm_base_url:
         kwargs["base_url"] = settings.llm_base_url
     if settings.llm_api_key:
-        kwargs["api_key"] = settings.llm_api_key
+        kwargs["api_key"] = settings.llm_api_key.get_secret_value()
     if provider == "openai":
         # Gateways and self-hosted servers can log which prompt produced a completion.
         kwargs["default_headers"] = {"X-Assistant-Prompt-Version": prompt_version}

@@ -13,22 +13,51 @@ and the case row keeps `event_count` and `head_hash`, so `verify` can tell:
 - case_edited: the case row (status, level, owner, summary, facts, ...) differs from what its trail says;
 - missing_case: a gap in the gap-free reference numbers, or events whose case row has gone.
 
-Limits: anyone able to write the database and recompute SHA-256 can rewrite a whole chain consistently,
-and deleting the newest case together with its counter goes unseen. The chain makes quiet edits
-visible; it is not a signature. Copy exports (or `verify` output) elsewhere to anchor a point in time.
+The chain alone is no signature: anyone able to write the database and recompute SHA-256 can rewrite a
+whole chain consistently, or delete a case's newest events and set its row back. Two anchors outside the
+database close that:
+
+- MACs: with ASSISTANT_AUDIT_KEY set, each event also carries an HMAC-SHA256 of its case reference and hash
+  (`event_mac`). Without the key, nobody can make one, so `verify` reports a rewritten event as forged. Events
+  written before the key was set carry none and are counted as unauthenticated; an event without a MAC after
+  a signed one of the same case is reported (a MAC was stripped, or a writer lacks the key).
+- Checkpoints: `make_checkpoint` signs every case's head (reference, event count, head hash) with the same
+  key. Kept where the database's writers cannot change it, it lets `check_checkpoint` see what MACs cannot:
+  deleted newest events, a case rolled back, a case deleted with its counter. Cases opened later are fine.
+
+What those add to `verify`'s findings:
+
+- forged:            an event's MAC does not match (rewritten, or made without the key);
+- mac_missing:       an event without a MAC after a signed one of the same case;
+- truncated:         a case has fewer events than the checkpoint saw;
+- rewritten:         the event the checkpoint saw last is not the one stored now;
+- missing_case:      a case the checkpoint saw is gone;
+- forged_checkpoint: the checkpoint's own signature does not hold (nothing is compared with it).
+
+Limits: a checkpoint vouches only for what existed when it was taken. Newest events deleted (with the row
+set back) or a case deleted after the newest checkpoint go unseen, and so does a case opened after it and
+rewritten with no MACs at all (it reads as unauthenticated). Take checkpoints often (e.g. hourly, from
+cron), and once every older event is signed, read any unauthenticated event as suspect.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
+from ..errors import ConfigError
+from .errors import CaseInputError
+
 GENESIS: Final = "0" * 64
 SCHEME_VERSION: Final = 1
+MIN_KEY_CHARS: Final = 32
+CHECKPOINT_KIND: Final = "assistant-audit-checkpoint"
+CHECKPOINT_VERSION: Final = 1
 
 # Fields of the case row a decision depends on; an edit to any of them behind our back is reported.
 SNAPSHOT_FIELDS: Final = ("status", "level", "org", "assignee")
@@ -145,15 +174,20 @@ class VerifyProblem:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """The outcome of checking every case and its chain."""
+    """The outcome of checking every case and its chain (and, when given, the MACs and a checkpoint)."""
 
     cases: int
     events: int
     problems: list[VerifyProblem] = field(default_factory=list)
+    macs_checked: bool = False
+    authenticated: int = 0
+    unauthenticated: int = 0
+    checkpoint: str | None = None  # when the checkpoint compared against was taken
+    checkpoint_cases: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found."""
+        """True when nothing was found (unauthenticated older events are not a finding)."""
         return not self.problems
 
     def summary(self) -> str:
@@ -162,12 +196,33 @@ class VerifyReport:
             return f"audit trail intact: {self.cases} cases, {self.events} events verified"
         return f"audit trail damaged: {len(self.problems)} problem(s) in {self.cases} cases, {self.events} events"
 
+    def notes(self) -> list[str]:
+        """What was and was not checked, one line each, so that a pass is not read as more than it is."""
+        if self.macs_checked:
+            macs = f"MACs checked with the audit key: {self.authenticated} event(s) authenticated"
+            if self.unauthenticated:
+                macs += f", {self.unauthenticated} older event(s) without a MAC (unauthenticated)"
+        else:
+            macs = "MACs not checked: ASSISTANT_AUDIT_KEY is not set, so a consistently rewritten chain would pass"
+        if self.checkpoint is not None:
+            anchor = f"compared with the checkpoint of {self.checkpoint} ({self.checkpoint_cases} cases)"
+        else:
+            anchor = "no checkpoint compared: newest events deleted with the case row set back would pass (--against)"
+        return [macs, anchor]
+
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
+        checkpoint = None
+        if self.checkpoint is not None:
+            checkpoint = {"created_at": self.checkpoint, "cases": self.checkpoint_cases}
         return {
             "ok": self.ok,
             "cases": self.cases,
             "events": self.events,
+            "macs_checked": self.macs_checked,
+            "authenticated": self.authenticated,
+            "unauthenticated": self.unauthenticated,
+            "checkpoint": checkpoint,
             "problems": [{"ref": p.ref, "seq": p.seq, "kind": p.kind, "detail": p.detail} for p in self.problems],
         }
 
@@ -255,4 +310,164 @@ def check_refs(
                 problems.append(
                     VerifyProblem(ref, None, "missing_case", "this reference was issued but its case is gone")
                 )
+    return problems
+
+
+# -- MACs: an anchor outside the database --------------------------------------------------------------------
+
+
+class SignedEvent(StoredEvent, Protocol):
+    """A stored event with its MAC (None when it was written without the audit key)."""
+
+    @property
+    def mac(self) -> str | None: ...
+
+
+def audit_key(secret: str) -> bytes | None:
+    """The HMAC key from ASSISTANT_AUDIT_KEY's value, or None when it is not set. Refuses short keys."""
+    cleaned = secret.strip()
+    if not cleaned:
+        return None
+    if len(cleaned) < MIN_KEY_CHARS:
+        raise ConfigError(
+            f"ASSISTANT_AUDIT_KEY is too short; use at least {MIN_KEY_CHARS} random characters"
+            " (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return cleaned.encode("utf-8")
+
+
+def _hmac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A public name for a key (an HMAC of a fixed label), so a checkpoint can say which key signed it."""
+    return _hmac(key, "assistant audit key id")[:16]
+
+
+def event_mac(key: bytes, ref: str, event_hash: str) -> str:
+    """The HMAC-SHA256 (hex) that authenticates one event: its hash covers its contents and place in the
+    chain, the reference binds it to its case."""
+    return _hmac(key, canonical_json({"v": SCHEME_VERSION, "ref": ref, "hash": event_hash}))
+
+
+@dataclass(frozen=True)
+class MacCheck:
+    """The MAC findings for one case's chain."""
+
+    problems: list[VerifyProblem]
+    authenticated: int
+    unauthenticated: int
+
+
+def check_macs(ref: str, events: Sequence[SignedEvent], key: bytes) -> MacCheck:
+    """Each event's MAC under `key`. `events` must be sorted by `seq`.
+
+    Events without a MAC before the first signed one were written before the key was set: unauthenticated,
+    not a finding. One without a MAC after a signed one is a finding, or stripping MACs would hide a rewrite.
+    """
+    problems: list[VerifyProblem] = []
+    authenticated = unauthenticated = 0
+    signed_before = False
+    for event in events:
+        if event.mac is None:
+            if not signed_before:
+                unauthenticated += 1
+                continue
+            detail = "carries no MAC although an earlier event of this case does (stripped, or written without the key)"
+            problems.append(VerifyProblem(ref, event.seq, "mac_missing", detail))
+            continue
+        signed_before = True
+        if hmac.compare_digest(event.mac, event_mac(key, ref, event.hash)):
+            authenticated += 1
+        else:
+            detail = "its MAC does not match: it was written or rewritten by someone without the audit key"
+            problems.append(VerifyProblem(ref, event.seq, "forged", detail))
+    return MacCheck(problems, authenticated, unauthenticated)
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseHead:
+    """Where one case's trail ended when a checkpoint was taken."""
+
+    ref: str
+    events: int
+    head: str
+
+
+def make_checkpoint(heads: Iterable[CaseHead], key: bytes, now: datetime) -> dict[str, Any]:
+    """A signed digest of every case's head, as JSON-ready data (`mac` signs all the other fields)."""
+    body: dict[str, Any] = {
+        "kind": CHECKPOINT_KIND,
+        "version": CHECKPOINT_VERSION,
+        "created_at": timestamp(now),
+        "key_id": key_id(key),
+        "cases": [{"ref": h.ref, "events": h.events, "head": h.head} for h in sorted(heads, key=lambda h: h.ref)],
+    }
+    return {**body, "mac": _hmac(key, canonical_json(body))}
+
+
+def _is_head(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    count = entry.get("events")
+    return (
+        isinstance(entry.get("ref"), str)
+        and isinstance(count, int)
+        and not isinstance(count, bool)
+        and count >= 1
+        and isinstance(entry.get("head"), str)
+    )
+
+
+def read_checkpoint(text: str, source: str = "the checkpoint") -> dict[str, Any]:
+    """A checkpoint's contents, checked for shape (its signature is checked by `check_checkpoint`)."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaseInputError(f"{source} is not JSON ({exc.msg}, line {exc.lineno})") from exc
+    if not isinstance(doc, dict) or doc.get("kind") != CHECKPOINT_KIND:
+        raise CaseInputError(f"{source} is not an audit checkpoint (those come from `assistant cases checkpoint`)")
+    if doc.get("version") != CHECKPOINT_VERSION:
+        raise CaseInputError(f"{source} is checkpoint version {doc.get('version')!r}; this version reads 1")
+    cases = doc.get("cases")
+    fields_ok = isinstance(doc.get("created_at"), str) and isinstance(doc.get("mac"), str)
+    if not (fields_ok and isinstance(cases, list) and all(_is_head(entry) for entry in cases)):
+        raise CaseInputError(f"{source} is damaged: its time, signature or list of cases is missing or malformed")
+    return doc
+
+
+def check_checkpoint(
+    doc: Mapping[str, Any], key: bytes, trails: Mapping[str, Mapping[int, str]]
+) -> list[VerifyProblem]:
+    """What changed since a checkpoint (from `read_checkpoint`) in ways the application never makes.
+
+    `trails` maps every case's reference to its stored events' hashes by `seq`. Each case the checkpoint
+    lists must still exist and still hold the event it saw last; cases opened later are not its business.
+    An unsigned or foreign checkpoint is reported and nothing is compared with it.
+    """
+    body = {name: value for name, value in doc.items() if name != "mac"}
+    if not hmac.compare_digest(str(doc["mac"]), _hmac(key, canonical_json(body))):
+        signer = "it was signed with another audit key" if doc.get("key_id") != key_id(key) else ""
+        why = signer or "it was changed after it was signed"
+        detail = f"the checkpoint of {doc['created_at']} has no valid signature ({why}); nothing was compared with it"
+        return [VerifyProblem("checkpoint", None, "forged_checkpoint", detail)]
+    label = f"the checkpoint of {doc['created_at']}"
+    problems: list[VerifyProblem] = []
+    for entry in doc["cases"]:
+        ref, count, head = entry["ref"], entry["events"], entry["head"]
+        trail = trails.get(ref)
+        if trail is None:
+            problems.append(VerifyProblem(ref, None, "missing_case", f"{label} saw it with {count} events; it is gone"))
+            continue
+        top = max(trail, default=0)
+        if top < count:
+            detail = f"{label} saw {count} events, {top} remain: the newest were deleted"
+            problems.append(VerifyProblem(ref, count, "truncated", detail))
+        elif trail.get(count) != head:
+            detail = f"this is not the event {label} saw: the trail was rewritten"
+            problems.append(VerifyProblem(ref, count, "rewritten", detail))
     return problems

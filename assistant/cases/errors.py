@@ -6,7 +6,8 @@
     │       ├── CaseNotFound        no such reference (or not visible to the caller's organisation)
     │       ├── InvalidTransition   the action is not allowed from the case's current status
     │       │   └── CaseClosed      a decision or assignment on a closed case
-    │       └── CommentRequired     the action needs a non-empty comment (and an actor)
+    │       ├── CommentRequired     the action needs a non-empty comment (and an actor)
+    │       └── IdempotencyConflict the idempotency key was used before for a different request
     └── CaseStoreUnavailable        the case database cannot be opened or migrated
 
 Every refusal is raised before the write transaction commits, so a refused request leaves the
@@ -36,6 +37,10 @@ class CaseClosed(InvalidTransition):
 
 class CommentRequired(CaseInputError):
     """The action needs a non-empty comment (decisions, reopening, closing an undecided case)."""
+
+
+class IdempotencyConflict(CaseInputError):
+    """An idempotency key was reused with a different request (IETF Idempotency-Key draft: 422)."""
 
 
 class CaseStoreUnavailable(AssistantError):

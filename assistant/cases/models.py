@@ -203,6 +203,8 @@ class CaseEventRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 under ASSISTANT_AUDIT_KEY (see audit.event_mac); None for events written without the key.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class RefCounterRow(Base):
@@ -230,6 +232,22 @@ class FeedbackRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class ScreeningRow(Base):
+    """An escalate or prohibited screening that opened no case (a staff opt-out): its trace."""
+
+    __tablename__ = "screenings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    user_id: Mapped[str] = mapped_column(String(200))
+    org: Mapped[str] = mapped_column(String(200), index=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(40))
+    rule: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+
+
 class ProcessedEventRow(Base):
     """An inbound event (e.g. a Slack event id) already handled; the unique key de-duplicates retries."""
 
@@ -252,3 +270,5 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Moved on by sign-out; sessions started under an older version are refused (migration 0004).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

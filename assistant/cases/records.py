@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,6 +23,12 @@ from .models import ApiKeyRow, FeedbackRow, ProcessedEventRow
 
 KEY_PREFIX = "ddk"
 MAX_REASON_CHARS = 2000
+
+# Staff share one organisation, so its cases are every staff member's cases; partners each have their own.
+STAFF_ORG = "internal"
+STAFF_ROLES = tuple(role for role in ROLES if role != "partner")
+# The Slack app names Slack Connect users' organisations `slack:<team id>` from what Slack tells it.
+SLACK_ORG_PREFIX = "slack:"
 
 
 def _now() -> datetime:
@@ -118,6 +124,8 @@ class ApiKey:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    #: Browser sessions carry the version they started under; signing out moves it on, ending them all.
+    session_version: int = 0
 
     @property
     def active(self) -> bool:
@@ -138,8 +146,26 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def check_key_scope(org: str, role: str) -> None:
+    """Refuse a key whose role and organisation do not belong together (BadInput, one line).
+
+    A partner key in `internal` would list every staff case; a staff key in a partner's organisation would
+    give that partner internal guidance; a key in a `slack:` organisation would read a Slack Connect team's
+    cases, which only the Slack app may vouch for.
+    """
+    name = org.strip().casefold()
+    if name.startswith(SLACK_ORG_PREFIX):
+        raise BadInput(
+            f"organisation '{org}' is reserved for Slack Connect users, named by the Slack app; API keys cannot use it"
+        )
+    if role in STAFF_ROLES and org.strip() != STAFF_ORG:
+        raise BadInput(f"'{role}' is a staff role: staff keys belong to the organisation '{STAFF_ORG}', not '{org}'")
+    if role not in STAFF_ROLES and name == STAFF_ORG:
+        raise BadInput(f"the organisation '{STAFF_ORG}' is for staff keys; a partner key needs the partner's own")
+
+
 def _record(row: ApiKeyRow) -> ApiKey:
-    return ApiKey(row.key_id, row.org, row.role, row.name, row.created_at, row.revoked_at)
+    return ApiKey(row.key_id, row.org, row.role, row.name, row.created_at, row.revoked_at, row.session_version)
 
 
 class ApiKeys:
@@ -155,6 +181,7 @@ class ApiKeys:
             raise BadInput("an API key needs an organisation (--org)")
         if role not in ROLES:
             raise BadInput(f"role '{role}' is not one of {', '.join(ROLES)}")
+        check_key_scope(org, role)
         key_id = secrets.token_hex(6)
         secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         with Session(self.engine) as session, session.begin():
@@ -191,6 +218,15 @@ class ApiKeys:
     def list(self) -> list[ApiKey]:
         with Session(self.engine) as session:
             return [_record(r) for r in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all()]
+
+    def end_sessions(self, key_id: str) -> None:
+        """End every browser session of a key (sign-out), including copies of its cookie elsewhere."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(ApiKeyRow)
+                .where(ApiKeyRow.key_id == key_id)
+                .values(session_version=ApiKeyRow.session_version + 1)
+            )
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key by its id; revoking twice is harmless."""

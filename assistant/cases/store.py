@@ -8,6 +8,7 @@ PostgreSQL the case row (or the year's reference counter) is locked for the dura
 
 from __future__ import annotations
 
+import base64
 import builtins
 import csv
 import dataclasses
@@ -22,15 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from sqlalchemy import Select, event, select, text, update
+from sqlalchemy import Select, event, func, literal, select, text, tuple_, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..errors import ConfigError
 from . import audit, migrations, workflow
-from .errors import CaseInputError, CaseNotFound, CaseStoreUnavailable
-from .models import Case, CaseEvent, CaseEventRow, CaseRow, RefCounterRow, Requester
+from .errors import CaseInputError, CaseNotFound, CaseStoreUnavailable, IdempotencyConflict
+from .models import Case, CaseEvent, CaseEventRow, CaseRow, RefCounterRow, Requester, UTCDateTime
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -45,6 +47,7 @@ MAX_SUMMARY_CHARS: Final = 20_000
 MAX_COMMENT_CHARS: Final = 10_000
 MAX_NAME_CHARS: Final = 200
 MAX_JSON_CHARS: Final = 200_000
+MAX_PAGE: Final = 200
 
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
@@ -54,14 +57,46 @@ _WRITE_OPTION = "assistant_case_write"
 _MIGRATION_LOCK_KEY = 0x63617365
 
 
+def _same_request(existing: Case, fingerprint: str | None) -> Case:
+    """The case a retry gets back; refused when the key was first used for another request."""
+    stored = existing.facts.get("request_fingerprint")
+    if fingerprint is not None and stored is not None and stored != fingerprint:
+        raise IdempotencyConflict(
+            "this idempotency key was already used for a different request; use a new key for a new deal"
+        )
+    return existing
+
+
+def _encode_cursor(group: int, due: datetime, position: int) -> str:
+    raw = json.dumps([group, due.astimezone(UTC).isoformat(), position]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        group, due, position = json.loads(raw)
+        return int(group), datetime.fromisoformat(due), int(position)
+    except (ValueError, TypeError) as exc:
+        raise CaseInputError("the cursor is not one this queue gave out") from exc
+
+
 # -- engine ------------------------------------------------------------------------------------------------
 
 
 def _safe_url(url: str) -> str:
+    """The URL for messages, with its password as ***, even when the URL cannot be parsed."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
+    except (ArgumentError, ValueError):
+        pass
+    # Unparseable: hide everything after the user name in whatever precedes the last "@".
+    scheme, sep, rest = url.rpartition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}{sep}{user}{colon and ':***'}{at}{host}"
 
 
 def make_engine(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
@@ -76,15 +111,18 @@ def make_engine(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> E
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"invalid case database URL {url!r}: expected e.g. sqlite:///path/cases.db") from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ConfigError(
+            f"invalid case database URL {_safe_url(url)}: expected e.g. sqlite:///path/cases.db "
+            "or postgresql://user:password@host/db"
+        ) from exc
     try:
         if parsed.get_backend_name() == "sqlite":
             engine = create_engine(parsed, connect_args={"timeout": busy_timeout_s})
             _tune_sqlite(engine, busy_timeout_s)
         else:
             engine = create_engine(parsed, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError) as exc:
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # ImportError: a driver not installed
         raise ConfigError(f"unsupported case database URL {_safe_url(url)}: {exc}") from exc
     return engine
 
@@ -263,11 +301,14 @@ class CaseStore:
         sla_business_days: Mapping[str, int | None] | None = None,
         clock: Callable[[], datetime] = _utcnow,
         migrate: bool = True,
+        audit_key: bytes | None = None,
     ) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
         self._sla = {**workflow.DEFAULT_SLA_BUSINESS_DAYS, **(sla_business_days or {})}
         self._clock = clock
+        # Held outside the database (ASSISTANT_AUDIT_KEY): what makes events and checkpoints unforgeable.
+        self._audit_key = audit_key
         if migrate:
             self._migrate()
 
@@ -278,9 +319,10 @@ class CaseStore:
         *,
         sla_business_days: Mapping[str, int | None] | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        audit_key: bytes | None = None,
     ) -> CaseStore:
-        """Open (and migrate) the case database at a SQLAlchemy URL."""
-        return cls(make_engine(url), sla_business_days=sla_business_days, clock=clock)
+        """Open (and migrate) the case database at a SQLAlchemy URL; `audit_key` signs the audit trail."""
+        return cls(make_engine(url), sla_business_days=sla_business_days, clock=clock, audit_key=audit_key)
 
     @property
     def engine(self) -> Engine:
@@ -351,17 +393,23 @@ class CaseStore:
         org: str | None = None,
         idempotency_key: str | None = None,
         actor: str | None = None,
+        request_fingerprint: str | None = None,
     ) -> Case:
         """Open a case, or return the one already opened with the same idempotency key.
 
         A retried request with the same key writes nothing and returns the existing case, even when
         the retry races the original (the unique key decides, the loser reads the winner's case).
+        `request_fingerprint` says what the key stands for (requester and deal): the same key with another
+        fingerprint is IdempotencyConflict, never the other request's case.
         `org` defaults to the requester's organisation; `actor` to the requester.
         """
         if level not in workflow.LEVELS:
             raise CaseInputError(f"unknown level {level!r}; one of {', '.join(workflow.LEVELS)}")
         clean_summary = _text(summary, "the summary", MAX_SUMMARY_CHARS)
-        clean_facts = _json_value(dict(facts or {}), "the deal facts")
+        fact_values = dict(facts or {})
+        if request_fingerprint is not None:
+            fact_values["request_fingerprint"] = request_fingerprint
+        clean_facts = _json_value(fact_values, "the deal facts")
         clean_reasons = _reasons(reasons)
         user = _name(requester.user_id, "the requester")
         channel = _name(requester.channel, "the requester's channel")
@@ -372,14 +420,14 @@ class CaseStore:
         assert clean_summary is not None
 
         if key is not None and (existing := self._by_key(key)) is not None:
-            return existing
+            return _same_request(existing, request_fingerprint)
         try:
             with self._session(write=True) as session:
                 if key is not None:
                     # Checked again under the write lock: the common retry path ends here without an error.
                     row = session.scalar(select(CaseRow).where(CaseRow.idempotency_key == key))
                     if row is not None:
-                        return _case(row)
+                        return _same_request(_case(row), request_fingerprint)
                 now = self._clock()
                 seq = self._next_seq(session, now.year)
                 row = CaseRow(
@@ -410,7 +458,7 @@ class CaseStore:
         except IntegrityError:
             # A concurrent request with the same key won the race; its case is the answer.
             if key is not None and (existing := self._by_key(key)) is not None:
-                return existing
+                return _same_request(existing, request_fingerprint)
             raise
         log.info("case opened", extra={"case_ref": case.ref, "level": level, "org": case_org})
         return case
@@ -437,6 +485,10 @@ class CaseStore:
         if corrected_level is None:
             return self._change(ref, action, actor, comment)
         return self._change(ref, action, actor, comment, lambda row: {"corrected_level": corrected_level})
+
+    def first_approval(self, ref: str, actor: str, comment: str) -> Case:
+        """Record the first of two approvals a prohibited case needs; the case stays in review."""
+        return self._change(ref, "first_approval", actor, comment)
 
     def close(self, ref: str, actor: str, comment: str | None = None) -> Case:
         """Close the case. Closing an undecided case is a withdrawal and needs a comment."""
@@ -528,6 +580,7 @@ class CaseStore:
                 payload=payload,
                 prev_hash=row.head_hash,
                 hash=digest,
+                mac=None if self._audit_key is None else audit.event_mac(self._audit_key, row.ref, digest),
             )
         )
         row.event_count = seq
@@ -568,10 +621,10 @@ class CaseStore:
         status: str | None = None,
         org: str | None = None,
         level: str | None = None,
-        limit: int | None = 200,
+        limit: int | None = None,
         offset: int = 0,
     ) -> builtins.list[Case]:
-        """Cases in reference order, filtered by status, organisation and level."""
+        """Cases in reference order, filtered by status, organisation and level (all of them by default)."""
         query = self._filtered(select(CaseRow), status, org, level).order_by(CaseRow.ref_year, CaseRow.ref_seq)
         if limit is not None:
             if limit < 1:
@@ -581,6 +634,54 @@ class CaseStore:
             query = query.offset(offset)
         with self._session() as session:
             return [_case(row) for row in session.scalars(query)]
+
+    def count_since(self, org: str, since: datetime) -> int:
+        """How many cases `org` opened at or after `since`."""
+        query = select(func.count()).select_from(CaseRow).where(CaseRow.org == org, CaseRow.created_at >= since)
+        with self._session() as session:
+            return int(session.scalar(query) or 0)
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        org: str | None = None,
+        level: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[builtins.list[Case], str | None]:
+        """One page of the queue and the cursor of the next (None at the end).
+
+        Undecided cases come first, the soonest SLA due date first; then every other case, newest first.
+        The order is computed by the database (no case is ever left out however many there are), and the
+        cursor is the position after the last case of the page, so new cases never shift a page.
+        """
+        if limit < 1 or limit > MAX_PAGE:
+            raise CaseInputError(f"the limit must be between 1 and {MAX_PAGE}")
+        undecided = CaseRow.status.in_(workflow.UNDECIDED)
+        group = sql_case((undecided, 0), else_=1)
+        # Undecided: by due date (no date last), then reference. Decided: newest reference first.
+        due = sql_case((undecided, CaseRow.sla_due_at), else_=None)
+        far = datetime(9999, 12, 31, tzinfo=UTC)
+        due_key = func.coalesce(due, literal(far, UTCDateTime()))
+        order = [group, due_key, sql_case((undecided, CaseRow.id), else_=-CaseRow.id)]
+        query = self._filtered(select(CaseRow), status, org, level)
+        if cursor is not None:
+            after_group, after_due, after_id = _decode_cursor(cursor)
+            after = tuple_(literal(after_group), literal(after_due, UTCDateTime()), literal(after_id))
+            query = query.where(tuple_(*order) > after)
+        query = query.order_by(*order).limit(limit + 1)
+        with self._session() as session:
+            rows = builtins.list(session.scalars(query))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cases = [_case(row) for row in rows]
+        if not more or not rows:
+            return cases, None
+        last = rows[-1]
+        is_open = last.status in workflow.UNDECIDED
+        last_due = (last.sla_due_at or far) if is_open else far
+        return cases, _encode_cursor(0 if is_open else 1, last_due, last.id if is_open else -last.id)
 
     @staticmethod
     def _filtered(query: _Query, status: str | None, org: str | None, level: str | None) -> _Query:
@@ -598,8 +699,42 @@ class CaseStore:
 
     # -- audit -----------------------------------------------------------------------------------------------
 
-    def verify(self) -> audit.VerifyReport:
-        """Recompute every case's hash chain and compare each case row with its trail."""
+    def verify(self, checkpoint: Mapping[str, Any] | None = None) -> audit.VerifyReport:
+        """Recompute every case's hash chain and compare each case row with its trail.
+
+        With the audit key, every event's MAC is checked too. With `checkpoint` (made by `checkpoint()`,
+        read back by `audit.read_checkpoint`), every case it lists must still hold the event it saw last.
+        """
+        if checkpoint is not None and self._audit_key is None:
+            raise CaseInputError("ASSISTANT_AUDIT_KEY is not set: the checkpoint's signature cannot be checked")
+        report, trails = self._audit()
+        if checkpoint is None or self._audit_key is None:
+            return report
+        found = audit.check_checkpoint(checkpoint, self._audit_key, trails)
+        return dataclasses.replace(
+            report,
+            problems=[*report.problems, *found],
+            checkpoint=str(checkpoint["created_at"]),
+            checkpoint_cases=len(checkpoint["cases"]),
+        )
+
+    def checkpoint(self) -> tuple[audit.VerifyReport, dict[str, Any]]:
+        """A digest of every case's head signed with the audit key, and the verify report of the same snapshot.
+
+        Keep the digest where the database's writers cannot change it. Do not keep one whose report is not
+        ok: it would sign the damage as the truth.
+        """
+        if self._audit_key is None:
+            raise CaseInputError("ASSISTANT_AUDIT_KEY is not set: checkpoints are signed with the audit key")
+        report, trails = self._audit()
+        heads = [audit.CaseHead(ref, max(trail), trail[max(trail)]) for ref, trail in trails.items() if trail]
+        return report, audit.make_checkpoint(heads, self._audit_key, self._clock())
+
+    def _audit(self) -> tuple[audit.VerifyReport, dict[str, dict[int, str]]]:
+        """Every chain, row and MAC checked in one snapshot, and each case's event hashes by seq."""
+        key = self._audit_key
+        authenticated = unauthenticated = 0
+        trails: dict[str, dict[int, str]] = {}
         with self._session(snapshot=True) as session:
             cases = builtins.list(session.scalars(select(CaseRow).order_by(CaseRow.id)))
             counters = {
@@ -614,13 +749,27 @@ class CaseStore:
             for row in cases:
                 issued[row.ref_year].append(row.ref_seq)
                 trail = by_case.pop(row.id, [])
+                trails[row.ref] = {event_row.seq: event_row.hash for event_row in trail}
                 problems += audit.check_case(row.ref, _state(row), row.event_count, row.head_hash, trail)
+                if key is not None:
+                    macs = audit.check_macs(row.ref, trail, key)
+                    problems += macs.problems
+                    authenticated += macs.authenticated
+                    unauthenticated += macs.unauthenticated
         problems += audit.check_refs(REF_FORMAT, issued, counters)
         # Only possible where foreign keys were off (e.g. the sqlite3 shell): events whose case row is gone.
         for case_id, orphans in by_case.items():
             detail = f"{len(orphans)} events remain of a deleted case row"
             problems.append(audit.VerifyProblem(f"case #{case_id}", None, "missing_case", detail))
-        return audit.VerifyReport(cases=len(cases), events=total_events, problems=problems)
+        report = audit.VerifyReport(
+            cases=len(cases),
+            events=total_events,
+            problems=problems,
+            macs_checked=key is not None,
+            authenticated=authenticated,
+            unauthenticated=unauthenticated,
+        )
+        return report, trails
 
     # -- export ----------------------------------------------------------------------------------------------
 
@@ -679,7 +828,7 @@ def _csv(cases: Sequence[Case], trail: Mapping[str, Sequence[CaseEvent]]) -> str
 def database_url(settings: Settings) -> str:
     """The case database URL: ASSISTANT_DATABASE_URL, or SQLite at ASSISTANT_HOME/cases.db."""
     if settings.database_url:
-        return settings.database_url
+        return settings.database_url.get_secret_value()
     return f"sqlite:///{Path(settings.home) / 'cases.db'}"
 
 
@@ -690,4 +839,5 @@ def create_case_store(settings: Settings, *, sla_business_days: Mapping[str, int
             Path(settings.home).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create ASSISTANT_HOME {settings.home}: {exc.strerror or exc}") from exc
-    return CaseStore.from_url(database_url(settings), sla_business_days=sla_business_days)
+    key = audit.audit_key(settings.audit_key.get_secret_value())
+    return CaseStore.from_url(database_url(settings), sla_business_days=sla_business_days, audit_key=key)

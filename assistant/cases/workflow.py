@@ -31,11 +31,15 @@ DEFAULT_SLA_BUSINESS_DAYS: Final[Mapping[str, int | None]] = {
 }
 
 _UNDECIDED = ("open", "in_review", "needs_info")
+UNDECIDED = _UNDECIDED
+"""Statuses of a case that still waits for a decision."""
 
 # action -> {from status: to status}. Anything not listed is refused.
 TRANSITIONS: Final[Mapping[str, Mapping[str, str]]] = {
     "assign": {"open": "in_review", "in_review": "in_review", "needs_info": "in_review"},
     "approve": dict.fromkeys(_UNDECIDED, "approved"),
+    # The first of the two approvals a prohibited case needs: it stays in review for a second reviewer.
+    "first_approval": dict.fromkeys(_UNDECIDED, "in_review"),
     "reject": dict.fromkeys(_UNDECIDED, "rejected"),
     "needs_info": {"open": "needs_info", "in_review": "needs_info"},
     "close": dict.fromkeys((*_UNDECIDED, "approved", "rejected"), "closed"),
@@ -43,7 +47,7 @@ TRANSITIONS: Final[Mapping[str, Mapping[str, str]]] = {
 }
 
 
-_VERBS: Final = {"needs_info": "ask for more information on"}
+_VERBS: Final = {"needs_info": "ask for more information on", "first_approval": "approve"}
 
 
 def normalise_decision(decision: str) -> str:
@@ -56,7 +60,7 @@ def normalise_decision(decision: str) -> str:
 
 def comment_required(action: str, from_status: str) -> bool:
     """Whether `action` from `from_status` must carry a comment."""
-    if action in ("approve", "reject", "needs_info", "reopen"):
+    if action in ("approve", "first_approval", "reject", "needs_info", "reopen"):
         return True
     return action == "close" and from_status in _UNDECIDED
 

@@ -325,9 +325,10 @@ def run_eval(
         with bar.stage("triage: deals"):
             for item in deal_items:
                 t0 = time.perf_counter()
-                screening = service.screen(item["scenario"], STAFF, open_case=False, channel="eval")
+                # Triage only: an evaluation is not a screening, so it opens no case and leaves no trace.
+                level = service.triage.assess(text=item["scenario"], is_deal=True).level
                 screen_ms.append((time.perf_counter() - t0) * 1000)
-                outcomes.append((item["id"], item["expected"], screening.level))
+                outcomes.append((item["id"], item["expected"], level))
                 bar.step()
         triage = m.triage_scores(outcomes)
 

@@ -22,11 +22,8 @@ from typing import Any
 from ..config import Settings
 from ..deals import CASE_LEVELS, LEVELS
 from ..errors import BadInput
-from ..identity import User
 from ..service import AssistantService, create_service
 from . import metrics as m
-
-STAFF = User.for_audience("internal", user_id="eval")
 
 
 @dataclass
@@ -82,14 +79,15 @@ def decided_examples(service: AssistantService) -> list[dict[str, Any]]:
 
 
 def score_items(service: AssistantService, name: str, items: Sequence[dict[str, Any]]) -> DealSetScore:
-    """Screen every item as staff (no case is opened) and score the levels."""
+    """Triage every item as a screening would (no case, no trace) and score the levels."""
     outcomes: list[tuple[str, str, str]] = []
     times: list[float] = []
     for item in items:
         started = time.perf_counter()
-        screening = service.screen(str(item["scenario"]), STAFF, open_case=False, channel="eval")
+        # Triage only: an evaluation is not a screening, so it opens no case and leaves no trace.
+        level = service.triage.assess(text=str(item["scenario"]), is_deal=True).level
         times.append((time.perf_counter() - started) * 1000)
-        outcomes.append((str(item["id"]), str(item["expected"]), screening.level))
+        outcomes.append((str(item["id"]), str(item["expected"]), level))
     median = sorted(times)[len(times) // 2] if times else 0.0
     return DealSetScore(name, m.triage_scores(outcomes), median, {str(i["id"]): dict(i) for i in items})
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import hashlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -13,8 +16,9 @@ from typing import Any
 
 from ..errors import SourceError
 from .chunking import chunk_document
-from .documents import AUDIENCES, Chunk
+from .documents import AUDIENCES, Chunk, ParsedDocument
 from .embeddings import Embedder
+from .limits import IngestLimits, over_size
 from .loaders import SUPPORTED_SUFFIXES, load_file
 from .store import StoredChunk, VectorStore
 
@@ -58,24 +62,19 @@ class IngestReport:
 
 
 def discover(paths: Sequence[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
-    """Expand files and folders into supported files; returns (files, folder roots)."""
+    """Expand files and folders into supported files; returns (files, folder roots).
+
+    A path named on the command line is taken as given, even through a link. Inside a folder, symbolic
+    links (to files or folders) are reported and not followed: a link could pull in anything the
+    ingesting user can read, under the folder's audience.
+    """
     files: list[Path] = []
     roots: list[Path] = []
     for raw in paths:
         path = raw.expanduser().resolve()
         if path.is_dir():
             roots.append(path)
-            for candidate in sorted(path.rglob("*")):
-                rel_parts = candidate.relative_to(path).parts
-                if any(part.startswith(".") for part in rel_parts) or not candidate.is_file():
-                    continue
-                # A folder's README describes the folder; it is not guidance.
-                if candidate.name.lower().startswith("readme"):
-                    continue
-                if candidate.suffix.lower() in SUPPORTED_SUFFIXES:
-                    files.append(candidate)
-                else:
-                    report.skipped.append(str(candidate))
+            files.extend(_walk(path, report))
         elif path.is_file():
             files.append(path)
         else:
@@ -84,9 +83,60 @@ def discover(paths: Sequence[Path], report: IngestReport) -> tuple[list[Path], l
     return unique, roots
 
 
-def _file_hash(data: bytes, audience: str) -> str:
-    # The default audience is part of the identity: re-ingesting with another --audience must re-label.
-    return hashlib.sha256(data + b"\x00" + audience.encode()).hexdigest()[:16]
+def _walk(folder: Path, report: IngestReport) -> list[Path]:
+    """Supported files under a folder in path order, without entering hidden entries or following links."""
+    found: list[Path] = []
+    pending = [folder]
+    while pending:  # a stack, not recursion: folder depth is not ours to choose
+        entry = pending.pop()
+        if entry.is_symlink():
+            report.errors.append(f"{entry}: is a symbolic link; links inside a folder are not followed")
+        elif entry.is_dir():
+            try:
+                children = sorted(child for child in entry.iterdir() if not child.name.startswith("."))
+            except OSError as exc:
+                report.errors.append(f"{entry}: cannot be read ({exc.strerror or exc})")
+                continue
+            pending.extend(reversed(children))
+        elif not entry.is_file() or entry.name.lower().startswith("readme"):
+            continue  # a folder's README describes the folder; it is not guidance
+        elif entry.suffix.lower() in SUPPORTED_SUFFIXES:
+            found.append(entry)
+        else:
+            report.skipped.append(str(entry))
+    return found
+
+
+def _read_capped(path: Path, limits: IngestLimits) -> bytes:
+    """A file's bytes, refusing one over the byte cap before reading it whole.
+
+    O_NOFOLLOW keeps a file swapped for a link after discovery from being read through the link."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        too_big = over_size(path, os.fstat(handle.fileno()).st_size, limits)
+        if too_big is None:
+            data = handle.read(limits.max_file_bytes + 1)  # +1: a file that grew since fstat is still caught
+            too_big = over_size(path, len(data), limits)
+    if too_big is not None:
+        raise too_big
+    return data
+
+
+def _audience_key(ceiling: str | None) -> str:
+    # "internal" for no ceiling keeps the hashes of indexes built before the ceiling existed.
+    return "internal" if ceiling is None else f"ceiling:{ceiling}"
+
+
+def _within_ceiling(parsed: ParsedDocument, ceiling: str | None) -> ParsedDocument:
+    """Narrow the document's audience to the ceiling: front matter may narrow it, never widen it."""
+    if ceiling is None or AUDIENCES.index(parsed.info.audience) >= AUDIENCES.index(ceiling):
+        return parsed
+    return dataclasses.replace(parsed, info=dataclasses.replace(parsed.info, audience=ceiling))
+
+
+def _file_hash(data: bytes, audience_key: str) -> str:
+    # The audience setting is part of the identity: re-ingesting with another --audience must re-label.
+    return hashlib.sha256(data + b"\x00" + audience_key.encode()).hexdigest()[:16]
 
 
 def _progress(iterable: Iterable[Any], total: int, desc: str, enabled: bool) -> Iterable[Any]:
@@ -100,14 +150,21 @@ def _progress(iterable: Iterable[Any], total: int, desc: str, enabled: bool) -> 
 class Ingestor:
     """Brings a set of files into the vector store, touching only what changed."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder) -> None:
+    def __init__(self, store: VectorStore, embedder: Embedder, limits: IngestLimits | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.limits = limits or IngestLimits()
 
-    def run(self, paths: Sequence[Path], default_audience: str = "internal", progress: bool = False) -> IngestReport:
-        """Ingest files and folders. Per-file problems are reported, never fatal to the other files."""
-        if default_audience not in AUDIENCES:
-            raise SourceError(f"audience '{default_audience}' is not one of {', '.join(AUDIENCES)}")
+    def run(self, paths: Sequence[Path], audience: str | None = None, progress: bool = False) -> IngestReport:
+        """Ingest files and folders. Per-file problems are reported, never fatal to the other files.
+
+        `audience` is a ceiling (widest to narrowest: public, partner, internal): files without front
+        matter get it, and front matter may narrow it but never widen it. Without one, front matter
+        decides and files without front matter are internal.
+        """
+        if audience is not None and audience not in AUDIENCES:
+            raise SourceError(f"audience '{audience}' is not one of {', '.join(AUDIENCES)}")
+        default_audience = audience or "internal"
         started = time.perf_counter()
         report = IngestReport()
         files, roots = discover(paths, report)
@@ -121,18 +178,23 @@ class Ingestor:
         for path in _progress(files, len(files), "parse", show):
             source = str(path)
             try:
-                data = path.read_bytes()
-            except OSError as exc:
-                report.errors.append(f"{path}: cannot be read ({exc.strerror or exc})")
+                data = _read_capped(path, self.limits)
+            except SourceError as exc:
+                report.errors.append(str(exc))
                 continue
-            file_hash = _file_hash(data, default_audience)
+            except OSError as exc:
+                reason = "is a symbolic link; not followed" if exc.errno == errno.ELOOP else "cannot be read"
+                report.errors.append(f"{path}: {reason} ({exc.strerror or exc})")
+                continue
+            file_hash = _file_hash(data, _audience_key(audience))
             old = existing.get(source, {})
             if old and all(m.get("file_hash") == file_hash and m.get("file_chunks") == len(old) for m in old.values()):
                 report.files_unchanged += 1
                 report.chunks_unchanged += len(old)
                 continue
             try:
-                parsed = load_file(path, data, default_audience, root=_root_of(path, roots))
+                loaded = load_file(path, data, default_audience, root=_root_of(path, roots), limits=self.limits)
+                parsed = _within_ceiling(loaded, audience)
                 chunks = chunk_document(parsed, file_hash)
             except SourceError as exc:
                 report.errors.append(str(exc))

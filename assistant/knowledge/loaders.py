@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 
 from ..errors import SourceError
 from .documents import AUDIENCES, DocumentInfo, Element, ParsedDocument
+from .limits import IngestLimits, ParseBudget, parse_time_limit
 from .structure import looks_like_heading_line
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".pdf", ".html", ".htm", ".docx")
@@ -24,18 +26,31 @@ REQUIRED_FRONT_MATTER = ("id", "title", "source_type", "audience")
 _ID_SAFE = re.compile(r"[^a-z0-9]+")
 
 
-def load_file(path: Path, data: bytes, default_audience: str, root: Path | None = None) -> ParsedDocument:
-    """Parse one file's bytes. Raises SourceError with a one-line reason when the file is unusable."""
+def load_file(
+    path: Path,
+    data: bytes,
+    default_audience: str,
+    root: Path | None = None,
+    limits: IngestLimits | None = None,
+) -> ParsedDocument:
+    """Parse one file's bytes within the page, unpacked-size and time caps of `limits`.
+
+    Raises SourceError with a one-line reason when the file is unusable or over a cap.
+    """
     suffix = path.suffix.lower()
     loader = _LOADERS.get(suffix)
     if loader is None:
         raise SourceError(f"{path}: unsupported file type '{suffix or 'none'}'")
+    budget = ParseBudget(path, limits or IngestLimits())
     try:
-        return loader(path, data, default_audience, root)
+        with parse_time_limit(budget):
+            parsed = loader(path, data, default_audience, root, budget)
     except SourceError:
         raise
     except Exception as exc:  # third-party parsers raise anything on corrupt input
         raise SourceError(f"{path}: cannot be parsed as {suffix[1:].upper()} ({type(exc).__name__})") from exc
+    budget.check_time()  # where no alarm is available, a parse that ran long is still refused
+    return parsed
 
 
 def _decode_text(path: Path, data: bytes) -> str:
@@ -62,6 +77,25 @@ def _fallback_info(path: Path, root: Path | None, title: str, audience: str) -> 
     )
 
 
+class _AliasRefused(Exception):
+    """An anchor or alias in front matter; `line` is 0-based within the YAML block."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases: nested aliases expand exponentially ("billion laughs"),
+    and front matter never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark.line)
+        return super().compose_node(parent, index)
+
+
 def _front_matter(path: Path, text: str) -> tuple[dict[str, Any] | None, str, int]:
     """Split YAML front matter from the body; returns (meta or None, body, body's first line number)."""
     if not text.startswith("---\n"):
@@ -71,7 +105,11 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any] | None, str, in
         raise SourceError(f"{path}: front matter starts with '---' but never ends")
     raw = text[4:end]
     try:
-        meta = yaml.safe_load(raw) or {}
+        meta = yaml.load(raw, Loader=_FrontMatterLoader) or {}  # a SafeLoader subclass: no arbitrary objects
+    except _AliasRefused as exc:
+        raise SourceError(
+            f"{path}: line {exc.line + 2}: YAML anchors and aliases (&name, *name) are not allowed in front matter"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 2}" if mark is not None else ""
@@ -108,11 +146,18 @@ def _info_from_meta(path: Path, meta: dict[str, Any]) -> DocumentInfo:
     )
 
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Linear on purpose: the closing #s are stripped in Python. A pattern that matches them (`(.+?)\s*#*\s*$`)
+# backtracks cubically on a long line of spaces, and one such line stalled the whole ingest.
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
-def _markdown_elements(body: str) -> list[Element]:
+def _heading_text(raw: str) -> str:
+    """A heading's text without surrounding spaces and its optional closing run of #s."""
+    return raw.strip().rstrip("#").strip()
+
+
+def _markdown_elements(body: str, budget: ParseBudget) -> list[Element]:
     elements: list[Element] = []
     para: list[str] = []
     in_fence = False
@@ -125,6 +170,7 @@ def _markdown_elements(body: str) -> list[Element]:
             para.clear()
 
     for line in body.split("\n"):
+        budget.check_time()
         if _FENCE.match(line):
             in_fence = not in_fence
             para.append(line)
@@ -132,7 +178,7 @@ def _markdown_elements(body: str) -> list[Element]:
         heading = None if in_fence else _MD_HEADING.match(line)
         if heading:
             flush()
-            elements.append(Element(text=heading.group(2).strip(), level=len(heading.group(1))))
+            elements.append(Element(text=_heading_text(heading.group(2)), level=len(heading.group(1))))
         elif not line.strip() and not in_fence:
             flush()
         else:
@@ -141,10 +187,12 @@ def _markdown_elements(body: str) -> list[Element]:
     return elements
 
 
-def load_markdown(path: Path, data: bytes, default_audience: str, root: Path | None) -> ParsedDocument:
+def load_markdown(
+    path: Path, data: bytes, default_audience: str, root: Path | None, budget: ParseBudget
+) -> ParsedDocument:
     text = _decode_text(path, data)
     meta, body, _ = _front_matter(path, text)
-    elements = _markdown_elements(body)
+    elements = _markdown_elements(body, budget)
     if meta is not None:
         info = _info_from_meta(path, meta)
     else:
@@ -153,7 +201,7 @@ def load_markdown(path: Path, data: bytes, default_audience: str, root: Path | N
     return ParsedDocument(info=info, elements=elements)
 
 
-def _plain_lines_to_elements(lines: list[str], page: int | None, elements: list[Element]) -> None:
+def _plain_lines_to_elements(lines: list[str], page: int | None, elements: list[Element], budget: ParseBudget) -> None:
     """Group layout-free lines into headings and paragraphs (PDF pages and .txt files)."""
     para: list[str] = []
 
@@ -163,6 +211,7 @@ def _plain_lines_to_elements(lines: list[str], page: int | None, elements: list[
             para.clear()
 
     for raw in lines:
+        budget.check_time()
         line = raw.strip()
         if not line:
             flush()
@@ -182,16 +231,16 @@ def _plain_lines_to_elements(lines: list[str], page: int | None, elements: list[
     flush()
 
 
-def load_text(path: Path, data: bytes, default_audience: str, root: Path | None) -> ParsedDocument:
+def load_text(path: Path, data: bytes, default_audience: str, root: Path | None, budget: ParseBudget) -> ParsedDocument:
     text = _decode_text(path, data)
     meta, body, _ = _front_matter(path, text)
     elements: list[Element] = []
-    _plain_lines_to_elements(body.split("\n"), None, elements)
+    _plain_lines_to_elements(body.split("\n"), None, elements, budget)
     info = _info_from_meta(path, meta) if meta is not None else _fallback_info(path, root, "", default_audience)
     return ParsedDocument(info=info, elements=elements)
 
 
-def load_pdf(path: Path, data: bytes, default_audience: str, root: Path | None) -> ParsedDocument:
+def load_pdf(path: Path, data: bytes, default_audience: str, root: Path | None, budget: ParseBudget) -> ParsedDocument:
     from pypdf import PdfReader
 
     if not data.startswith(b"%PDF"):
@@ -199,9 +248,10 @@ def load_pdf(path: Path, data: bytes, default_audience: str, root: Path | None) 
     reader = PdfReader(io.BytesIO(data), strict=False)
     if reader.is_encrypted:
         raise SourceError(f"{path}: PDF is encrypted")
+    budget.check_pages(len(reader.pages))
     elements: list[Element] = []
     for number, page in enumerate(reader.pages, start=1):
-        _plain_lines_to_elements((page.extract_text() or "").split("\n"), number, elements)
+        _plain_lines_to_elements((page.extract_text() or "").split("\n"), number, elements, budget)
     if not elements:
         raise SourceError(f"{path}: PDF has no extractable text (scanned images need OCR first)")
     title = ""
@@ -213,7 +263,7 @@ def load_pdf(path: Path, data: bytes, default_audience: str, root: Path | None) 
 _HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dd", "dt")
 
 
-def load_html(path: Path, data: bytes, default_audience: str, root: Path | None) -> ParsedDocument:
+def load_html(path: Path, data: bytes, default_audience: str, root: Path | None, budget: ParseBudget) -> ParsedDocument:
     from bs4 import BeautifulSoup
 
     text = _decode_text(path, data)
@@ -222,6 +272,7 @@ def load_html(path: Path, data: bytes, default_audience: str, root: Path | None)
         tag.decompose()
     elements: list[Element] = []
     for tag in soup.find_all(_HTML_BLOCKS):
+        budget.check_time()
         # Nested blocks (a <p> inside an <li>) are read once, through their outermost block.
         if tag.find_parent(_HTML_BLOCKS[6:]) is not None:
             continue
@@ -237,12 +288,23 @@ def load_html(path: Path, data: bytes, default_audience: str, root: Path | None)
     return ParsedDocument(info=_fallback_info(path, root, title, default_audience), elements=elements)
 
 
-def load_docx(path: Path, data: bytes, default_audience: str, root: Path | None) -> ParsedDocument:
+def _check_unpacked_size(data: bytes, budget: ParseBudget) -> None:
+    """Refuse a zip that would unpack to more than the byte cap, before python-docx reads any part whole.
+
+    The sizes come from the zip's directory; zipfile never unpacks a member past its stated size, so a
+    member that lies about it fails its CRC check instead of growing."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        budget.check_unpacked(sum(member.file_size for member in archive.infolist()))
+
+
+def load_docx(path: Path, data: bytes, default_audience: str, root: Path | None, budget: ParseBudget) -> ParsedDocument:
     import docx
 
+    _check_unpacked_size(data, budget)
     document = docx.Document(io.BytesIO(data))
     elements: list[Element] = []
     for para in document.paragraphs:
+        budget.check_time()
         content = para.text.strip()
         if not content:
             continue
@@ -265,7 +327,7 @@ def load_docx(path: Path, data: bytes, default_audience: str, root: Path | None)
     return ParsedDocument(info=_fallback_info(path, root, title, default_audience), elements=elements)
 
 
-_LOADERS: dict[str, Callable[[Path, bytes, str, Path | None], ParsedDocument]] = {
+_LOADERS: dict[str, Callable[[Path, bytes, str, Path | None, ParseBudget], ParsedDocument]] = {
     ".md": load_markdown,
     ".markdown": load_markdown,
     ".txt": load_text,

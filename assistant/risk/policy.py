@@ -60,6 +60,10 @@ TEMPLATE_FIELDS = frozenset(
 )
 
 
+PARTNER_WORDING_KEYS = ("unknown-product", "unknown-end-user", "unknown-country", "severity-overlay", "catch-all")
+"""The engine's own reasons, each of which needs a partner wording in the policy."""
+
+
 def level_rank(level: str) -> int:
     """Position of a level in LEVELS (proceed = 0)."""
     return LEVELS.index(level)
@@ -136,6 +140,8 @@ class Rule:
     reason: str
     cite: tuple[str, ...]
     line: int
+    partner_reason: str = ""
+    """What a partner is told instead of `reason`: no internal text, codes, lists or scores."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,9 @@ class RiskPolicy:
     unknowns: dict[str, UnknownFact] = field(default_factory=dict)
     """'product', 'end_user', 'country' -> what is assumed when the deal does not say."""
     situations: tuple[Situation, ...] = ()
+    partner_wording: dict[str, str] = field(default_factory=dict)
+    """What a partner is told for the engine's own reasons (unknown facts, severity, catch-all)."""
+    partner_next_steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
     similarity_long_clause_tiers: frozenset[str] = frozenset({"P3", "P4"})
     """Tiers that similarity may only raise a product to from a clause of `similarity_long_clause_words`."""
     similarity_long_clause_words: int = 5
@@ -392,7 +401,7 @@ def _rules(section: Any, red_flag_ids: set[str], use_ids: set[str], line: int) -
         entry_line = _line_of(section, index)
         rule_id = _need(entry, "id", str, f"rule {index + 1}", entry_line)
         where = f"rule '{rule_id}'"
-        _only_keys(entry, {"id", "level", "when", "reason", "cite"}, where)
+        _only_keys(entry, {"id", "level", "when", "reason", "cite", "partner_reason"}, where)
         if any(r.id == rule_id for r in rules):
             raise _Problem(_line_of(entry, "id"), f"rule id '{rule_id}' used twice")
         level = _need(entry, "level", str, where, entry_line)
@@ -429,7 +438,10 @@ def _rules(section: Any, red_flag_ids: set[str], use_ids: set[str], line: int) -
             if name not in TEMPLATE_FIELDS:
                 raise _Problem(_line_of(entry, "reason"), f"unknown placeholder '{{{name}}}' in the reason of {where}")
         cite = _strings(_need(entry, "cite", list, where, entry_line), f"cite of {where}", _line_of(entry, "cite"))
-        rules.append(Rule(rule_id, level, dict(when), reason, cite, entry_line))
+        partner_reason = _need(entry, "partner_reason", str, where, entry_line)
+        if "{" in partner_reason:
+            raise _Problem(_line_of(entry, "partner_reason"), f"the partner_reason of {where} takes no placeholders")
+        rules.append(Rule(rule_id, level, dict(when), reason, cite, entry_line, partner_reason))
     return tuple(rules)
 
 
@@ -503,7 +515,8 @@ def _parse_policy(text: str) -> dict[str, Any]:
     top = {
         "version", "benign_phrases", "negation", "products", "end_users", "unknown_end_user",
         "undisclosed_end_user", "government_cues", "red_flags", "uses", "severity", "deal_cues",
-        "similarity", "countries", "gazetteer", "rules", "next_steps", "unknown_product",
+        "similarity", "countries", "gazetteer", "rules", "next_steps", "unknown_product", "partner_wording",
+        "partner_next_steps",
     }  # fmt: skip
     _only_keys(data, top, "the policy")
     parsed: dict[str, Any] = {}
@@ -638,6 +651,24 @@ def _parse_policy(text: str) -> dict[str, Any]:
 
     red_ids = {f.id for f in red_flags}
     parsed["rules"] = _rules(data.get("rules"), red_ids, {u.id for u in uses}, _line_of(data, "rules") or data.line)
+
+    wording = _need(data, "partner_wording", dict, "the policy", data.line)
+    _only_keys(wording, set(PARTNER_WORDING_KEYS), "partner_wording")
+    for key in PARTNER_WORDING_KEYS:
+        text = _need(wording, key, str, "partner_wording", wording.line)
+        if "{" in text:
+            raise _Problem(_line_of(wording, key), f"partner_wording '{key}' takes no placeholders")
+    parsed["partner_wording"] = {k: str(wording[k]) for k in PARTNER_WORDING_KEYS}
+    partner_steps = _need(data, "partner_next_steps", dict, "the policy", data.line)
+    parsed["partner_next_steps"] = {}
+    for level in LEVELS:
+        if level not in partner_steps:
+            raise _Problem(partner_steps.line, f"partner_next_steps lacks '{level}'")
+    for level, items in partner_steps.items():
+        if level not in LEVELS:
+            raise _Problem(_line_of(partner_steps, level), f"unknown level '{level}' in partner_next_steps")
+        where = f"partner_next_steps {level}"
+        parsed["partner_next_steps"][level] = _strings(items, where, _line_of(partner_steps, level))
 
     steps = _need(data, "next_steps", dict, "the policy", data.line)
     parsed["next_steps"] = {}

@@ -40,7 +40,9 @@ _BORDER_AFTER = re.compile(
     re.IGNORECASE,
 )
 _LIST_JOIN = re.compile(r"\b(?:or|and|nor)\b|&|/", re.IGNORECASE)
-_BORDER_BEFORE = re.compile(r"\b(?:border|frontier) (?:with|of)\s+(?:the\s+)?$", re.IGNORECASE)
+_BORDER_BEFORE = re.compile(
+    r"\b(?:(?:border|frontier) (?:with|of)|borders|bordering|next to|neighbou?ring)\s+(?:the\s+)?$", re.IGNORECASE
+)
 _PLACE_PREFIXES = frozenset(
     {"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"}
 )

@@ -62,6 +62,8 @@ class Reason:
     rule: str
     cite: list[str]
     evidence: tuple[str, ...] = ()
+    partner_text: str = ""
+    """What a partner is told instead (RAS 7.1): no internal wording, codes, lists, scores or evidence."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "rule": self.rule, "citations": list(self.cite), "evidence": list(self.evidence)}
@@ -90,6 +92,8 @@ class TriageResult:
     """Id of the rule that set the level before the severity overlay ('' when no deal)."""
     missing: list[MissingFact] = field(default_factory=list)
     """Facts the deal does not state, what was assumed for each, and the question that would settle it."""
+    partner_next_steps: list[str] = field(default_factory=list)
+    """The steps a partner is given for this level (the policy's partner_next_steps)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -416,14 +420,22 @@ class TriageEngine:
         return tuple(words)
 
     def _reason(self, rule: Rule, facts: _Facts) -> Reason:
-        return Reason(rule.reason.format_map(facts.template), rule.id, list(rule.cite), self._evidence(rule, facts))
+        text = rule.reason.format_map(facts.template)
+        return Reason(text, rule.id, list(rule.cite), self._evidence(rule, facts), rule.partner_reason)
 
     def _decide(self, facts: _Facts, signals: Signals, signals_dict: dict[str, Any]) -> TriageResult:
         policy = self.policy
         matched = [r for r in policy.rules if self._matches(r, facts)]
         if not matched:
             level, reasons, rule_id = "enhanced_due_diligence", [], ""
-            reasons.append(Reason("No rule matched; the standard's catch-all applies.", "catch-all", ["RAS 6.3"]))
+            reasons.append(
+                Reason(
+                    "No rule matched; the standard's catch-all applies.",
+                    "catch-all",
+                    ["RAS 6.3"],
+                    partner_text=policy.partner_wording.get("catch-all", ""),
+                )
+            )
         else:
             first = matched[0]
             level, rule_id = first.level, first.id
@@ -439,6 +451,7 @@ class TriageEngine:
                     f"unknown-{item.fact.replace('_', '-')}",
                     list(fact.cite),
                     self._situation_words(item, signals),
+                    policy.partner_wording.get(f"unknown-{item.fact.replace('_', '-')}", ""),
                 )
             )
         if signals.severity and level_rank(level) < level_rank("prohibited"):
@@ -450,9 +463,17 @@ class TriageEngine:
             else:
                 text = f"Severity overlay: {cue_text}; review as high-severity."
             evidence = tuple(s.evidence[0] for s in signals.severity)
-            reasons.append(Reason(text, "severity-overlay", list(policy.severity_cite), evidence))
+            partner = policy.partner_wording.get("severity-overlay", "")
+            reasons.append(Reason(text, "severity-overlay", list(policy.severity_cite), evidence, partner))
         return TriageResult(
-            level, reasons, signals_dict, list(policy.next_steps.get(level, ())), True, rule_id, facts.missing
+            level,
+            reasons,
+            signals_dict,
+            list(policy.next_steps.get(level, ())),
+            True,
+            rule_id,
+            facts.missing,
+            list(policy.partner_next_steps.get(level, ())),
         )
 
     @staticmethod

@@ -24,7 +24,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..service import AssistantService
 from . import compliance, conversations, interactions
-from .audiences import Directory, parse_channel_audiences
+from .audiences import Directory, parse_channel_audiences, parse_user_ids
 from .door import Door
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def create_web_client(settings: Settings) -> WebClient:
         raise ConfigError("SLACK_BOT_TOKEN is not set; the Slack app needs its bot token (xoxb-...)")
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return WebClient(
-        token=settings.slack_bot_token,
+        token=settings.slack_bot_token.get_secret_value(),
         base_url=base_url,
         timeout=15,
         retry_handlers=[
@@ -77,11 +77,18 @@ def deduplicate(door: Door) -> Callable[..., BoltResponse | None]:
 
 def create_slack_app(service: AssistantService, settings: Settings, *, client: WebClient | None = None) -> App:
     """The bolt app with every listener registered. `client` replaces the Web API client (tests, proxies)."""
-    directory = Directory(parse_channel_audiences(settings.slack_channel_audiences), settings.slack_compliance_channel)
+    directory = Directory(
+        parse_channel_audiences(settings.slack_channel_audiences),
+        settings.slack_compliance_channel,
+        compliance_users=parse_user_ids(settings.slack_compliance_users),
+        compliance_usergroup=settings.slack_compliance_usergroup.strip(),
+    )
+    if not directory.has_reviewers:
+        log.warning("no Slack compliance reviewers are named; cases can be decided on the web or the CLI only")
     door = Door(service=service, settings=settings, directory=directory)
     app = App(
         client=client or create_web_client(settings),
-        signing_secret=settings.slack_signing_secret,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
         token_verification_enabled=False,
         request_verification_enabled=True,
         process_before_response=False,

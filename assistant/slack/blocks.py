@@ -8,6 +8,7 @@ message (100 per view), 2000 characters per button value, 3000 per private_metad
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,16 @@ def escape(text: str) -> str:
 def clip(text: str, limit: int) -> str:
     """The text cut to `limit` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def escaped_clip(text: str, limit: int) -> str:
+    """`text` escaped for mrkdwn and cut to `limit` characters, never in the middle of an entity."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: max(0, limit - 1)]
+    cut = re.sub(r"&[a-z]{0,3}$", "", cut)  # a cut '&amp;' would show as a stray '&am'
+    return cut.rstrip() + "…"
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -185,13 +196,17 @@ def answer_blocks(answer: Answer) -> list[Block]:
 
 
 def fallback_text(text: str) -> str:
-    """The notification text that accompanies blocks (also what screen readers announce)."""
-    return clip(" ".join(text.split()), FALLBACK_TEXT_LIMIT)
+    """The notification text that accompanies blocks (also what screen readers announce).
+
+    Escaped like the blocks: it carries user and document text, and Slack reads mrkdwn in it too, so a
+    question's `<!channel>` or `<https://…|Approved>` must stay text, not a ping or a disguised link.
+    """
+    return escaped_clip(" ".join(text.split()), FALLBACK_TEXT_LIMIT)
 
 
 def streaming_blocks(text: str) -> list[Block]:
-    """A generated answer while it is still being written (verified sentences only)."""
-    shown = text if len(text) <= SECTION_LIMIT - 20 else text[: SECTION_LIMIT - 21] + "…"
+    """A generated answer while it is still being written (verified sentences only), escaped."""
+    shown = escaped_clip(text, SECTION_LIMIT - 20)
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": shown}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "_Writing the answer…_"}]},

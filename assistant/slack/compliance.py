@@ -1,8 +1,9 @@
 """Compliance in Slack: case cards (assign, approve, reject, request info) and the App Home.
 
-Who counts as compliance: the members of ASSISTANT_SLACK_COMPLIANCE_CHANNEL (see `audiences`).
-Every action is checked again by the service (`decide_case`, `assign_case` refuse other roles), and
-the Slack user id is the actor on the audit trail.
+Who counts as compliance: the reviewers named in ASSISTANT_SLACK_COMPLIANCE_USERS or the user group
+ASSISTANT_SLACK_COMPLIANCE_USERGROUP (see `audiences`), never mere members of the compliance channel.
+Nobody decides a case they requested themselves. Every action is checked again by the service
+(`decide_case`, `assign_case` refuse other roles), and the Slack user id is the actor on the audit trail.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..cases.models import Case
 from ..errors import BadInput, PermissionDenied
 from ..identity import User
 from . import blocks as bk
-from .door import Door, body_user, case_note
+from .door import Door, body_user, case_note, home_team
 from .interactions import message_place
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,19 @@ FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 def not_compliance_text(door: Door) -> str:
-    channel = door.settings.slack_compliance_channel
-    where = f"<#{channel}>" if channel else "the compliance channel (none is configured)"
-    return f"Only members of {where} can review cases."
+    if not door.directory.has_reviewers:
+        return "Only compliance reviewers can review cases, and none are named for Slack: use the web queue."
+    return "Only the compliance reviewers named in the app's settings can review cases."
+
+
+def own_case_text(ref: str) -> str:
+    return f"You requested {ref} yourself, so another compliance reviewer must decide it."
+
+
+def requested_by(door: Door, ref: str, reviewer: User) -> bool:
+    """Whether the reviewer is the person who asked for the case (they may not decide it)."""
+    case, _ = door.service.case_for(ref, reviewer)
+    return case.requester.user_id == reviewer.id
 
 
 def queue_order(cases: list[Case]) -> list[Case]:
@@ -49,11 +60,11 @@ def queue_order(cases: list[Case]) -> list[Case]:
 def home_for(door: Door, client: WebClient, user_id: str, context: BoltContext) -> dict[str, Any]:
     """The App Home view for this user: the queue for compliance, their own cases for everyone else."""
     now = datetime.now(UTC)
-    reviewer = door.directory.compliance_user(client, user_id)
+    reviewer = door.directory.compliance_user(client, user_id, home_team=home_team(context))
     if reviewer is not None:
         queue = queue_order(door.service.cases_for(reviewer))
         return bk.home_view(f"Compliance queue: {len(queue)} open", queue, now, "No cases are waiting. :tada:")
-    user = door.directory.user(client, user_id, channel=None, home_team=context.team_id)
+    user = door.directory.user(client, user_id, channel=None, home_team=home_team(context))
     mine = [c for c in door.service.cases_for(user) if c.requester.user_id == user_id]
     mine.sort(key=lambda c: c.created_at, reverse=True)
     return bk.home_view("Your cases", mine, now, "You have no cases. Ask me about a deal, or use `/dd screen`.")
@@ -62,8 +73,8 @@ def home_for(door: Door, client: WebClient, user_id: str, context: BoltContext) 
 def register(app: App, door: Door) -> None:
     """Add the case card actions, the decision modal and the App Home to the app."""
 
-    def reviewer_or_refuse(client: WebClient, body: dict[str, Any]) -> User | None:
-        user = door.directory.compliance_user(client, body_user(body))
+    def reviewer_or_refuse(client: WebClient, body: dict[str, Any], context: BoltContext) -> User | None:
+        user = door.directory.compliance_user(client, body_user(body), home_team=home_team(context))
         if user is None:
             channel, thread = message_place(body)
             door.fail_action(
@@ -72,12 +83,14 @@ def register(app: App, door: Door) -> None:
         return user
 
     @app.action("dd_case_assign")
-    def on_assign(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def on_assign(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
         ack()
         channel, _ = message_place(body)
         ts = str((body.get("container") or {}).get("message_ts") or "")
         try:
-            user = reviewer_or_refuse(client, body)
+            user = reviewer_or_refuse(client, body, context)
             if user is None:
                 return
             case = door.service.assign_case(str(action.get("value")), user)
@@ -90,14 +103,20 @@ def register(app: App, door: Door) -> None:
         except Exception as exc:
             door.fail_action(client, exc, body, channel=channel)
 
-    def on_decision_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def on_decision_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
         ack()
         channel, _ = message_place(body)
         ts = str((body.get("container") or {}).get("message_ts") or "")
         try:
-            if reviewer_or_refuse(client, body) is None:
+            reviewer = reviewer_or_refuse(client, body, context)
+            if reviewer is None:
                 return
             ref, decision = str(action.get("value")), DECISION_ACTIONS[str(action.get("action_id"))]
+            if requested_by(door, ref, reviewer):
+                door.fail_action(client, PermissionDenied(own_case_text(ref)), body, channel=channel)
+                return
             metadata = {"ref": ref, "decision": decision, "channel": channel, "ts": ts}
             client.views_open(trigger_id=body["trigger_id"], view=bk.decision_modal(ref, decision, metadata))
         except Exception as exc:
@@ -107,15 +126,19 @@ def register(app: App, door: Door) -> None:
         app.action(action_id)(on_decision_button)
 
     @app.view("dd_decide")
-    def on_decide(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+    def on_decide(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         comment = bk.modal_values(view).get("comment", "")
         ref, decision = str(meta.get("ref") or ""), str(meta.get("decision") or "")
-        user = door.directory.compliance_user(client, body_user(body))
+        user = door.directory.compliance_user(client, body_user(body), home_team=home_team(context))
         if user is None:
             ack(response_action="errors", errors={"comment": not_compliance_text(door)})
             return
         try:
+            if requested_by(door, ref, user):
+                raise PermissionDenied(own_case_text(ref))
             case = door.service.decide_case(ref, decision, user, comment)
         except (BadInput, PermissionDenied) as exc:
             # Refusals (no comment, already decided, ...) are shown on the form; nothing was changed.
@@ -132,7 +155,8 @@ def register(app: App, door: Door) -> None:
                     text=f"{case.ref}: {bk.STATUS_LABELS.get(case.status)}",
                     blocks=bk.case_card(case, case_note(user.id, DONE[decision], comment)),
                 )
-            text = TELL_REQUESTER[decision].format(ref=case.ref, comment=bk.clip(comment, 1500), actor=user.id)
+            said = bk.escape(bk.clip(comment, 1500))  # a comment is text: no pings or links in the rep's thread
+            text = TELL_REQUESTER[decision].format(ref=case.ref, comment=said, actor=user.id)
             door.notify_requester(client, case, text)
         except Exception as exc:
             door.fail(client, exc, event_id=f"view:{view.get('id')}", channel=channel or None, user=user.id)

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from ..config import MAX_QUESTION_CHARS
 from ..identity import User
 from . import blocks as bk
-from .door import Door, explain, thread_channel
+from .door import Door, direct_channel, explain, home_team, idempotency_key, thread_channel
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +75,19 @@ def answer_question(
 ) -> None:
     """Placeholder, answer, update: the whole 'never silent' path for one question.
 
-    `ts` is a placeholder already posted (else one is posted here).
+    `ts` is a placeholder already posted (else one is posted here). `body` is the request (event
+    envelope or slash command) whose team ids and shared-channel flag say who is asking.
     """
     try:
         if ts is None:
             channel, ts = door.placeholder(client, channel, reply_thread)
         thread = reply_thread or ts
-        user = door.directory.user(client, user_id, channel=channel, home_team=context.team_id, body=body)
+        user = door.directory.user(client, user_id, channel=channel, home_team=home_team(context), body=body)
         answer = door.service.ask(
             question,
             user,
             channel=thread_channel(channel, thread),
-            idempotency_key=f"slack-ask:{channel}:{thread}",
+            idempotency_key=idempotency_key("ask", user_id, event_id),
             on_partial=door.streamer(client, channel, ts),
         )
         door.remember(answer)
@@ -116,6 +117,11 @@ def register(app: App, door: Door) -> None:
         if not question:
             client.chat_postMessage(channel=channel, thread_ts=root, text=HELP)
             return
+        user_id = str(event.get("user") or "")
+        busy = door.too_busy(user_id)
+        if busy:
+            client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=root, text=busy)
+            return
         if root != ts:
             try:
                 _, earlier = thread_context(client, channel, root, context)
@@ -126,7 +132,7 @@ def register(app: App, door: Door) -> None:
             door,
             client,
             question=question,
-            user_id=str(event.get("user") or ""),
+            user_id=user_id,
             channel=channel,
             reply_thread=root,
             event_id=event_id,
@@ -160,6 +166,11 @@ def register(app: App, door: Door) -> None:
             if not involved and not direct:
                 return  # a thread we were never part of
             question = with_thread_context(question, earlier)
+        busy = door.too_busy(str(event["user"]))
+        if busy:
+            thread = str(thread_ts) if is_reply else None
+            client.chat_postEphemeral(channel=channel, user=str(event["user"]), thread_ts=thread, text=busy)
+            return
         answer_question(
             door,
             client,
@@ -194,8 +205,12 @@ def register(app: App, door: Door) -> None:
         if not question:
             ack(text="Usage: `/dd ask QUESTION`")
             return
-        ack(text=f"Looking into it: {bk.clip(question, 200)}")
         user_id = str(command.get("user_id") or "")
+        busy = door.too_busy(user_id)
+        if busy:
+            ack(text=busy)
+            return
+        ack(text=f"Looking into it: {bk.escape(bk.clip(question, 200))}")
         channel = str(command.get("channel_id") or "")
         intro = f"<@{user_id}> asked: {bk.escape(bk.clip(question, 500))}"
         try:
@@ -203,7 +218,7 @@ def register(app: App, door: Door) -> None:
         except SlackApiError as exc:
             # Not in the channel (or a DM between two people): answer through the response URL.
             log.info("cannot post in channel; answering privately", extra={"error": exc.response.get("error")})
-            answer_privately(door, client, respond, question, user_id, channel, event_id, context, intro)
+            answer_privately(door, client, respond, question, command, event_id, context, intro)
             return
         answer_question(
             door,
@@ -214,6 +229,7 @@ def register(app: App, door: Door) -> None:
             reply_thread=None,
             event_id=event_id,
             context=context,
+            body=command,
             intro=intro,
             ts=ts,
         )
@@ -224,19 +240,37 @@ def answer_privately(
     client: WebClient,
     respond: Respond,
     question: str,
-    user_id: str,
-    channel: str,
+    command: dict[str, Any],
     event_id: str,
     context: BoltContext,
     intro: str,
 ) -> None:
-    """Answer a slash command through its response URL (the bot is not in the channel)."""
+    """Answer a slash command through its response URL (the bot is not in the channel).
+
+    A deal that needs compliance still opens its case, and the card still goes to compliance: an
+    answer only the asker sees must not be a way to screen deals without a trace. The asker is told
+    about the decision in their DM with the app.
+    """
     try:
-        user: User = door.directory.user(client, user_id, channel=channel, home_team=context.team_id)
-        answer = door.service.ask(question, user, channel="slack", open_case=False)
+        user_id, channel = str(command.get("user_id") or ""), str(command.get("channel_id") or "")
+        user: User = door.directory.user(client, user_id, channel=channel, home_team=home_team(context), body=command)
+        answer = door.service.ask(
+            question,
+            user,
+            channel=direct_channel(user_id),
+            open_case=True,
+            idempotency_key=idempotency_key("ask", user_id, event_id),
+        )
         door.remember(answer)
-        page = bk.paginate([bk.context(intro), *bk.answer_blocks(answer)])[0]
+        blocks = [bk.context(intro), *bk.answer_blocks(answer)]
+        if answer.case_ref:
+            ref = answer.case_ref
+            told = f"Only you can see this answer. Compliance has case *{ref}*; I will tell you its decision in our DM."
+            blocks.insert(1, bk.context(told))
+        page = bk.paginate(blocks)[0]
         respond(text=bk.fallback_text(answer.answer), blocks=page, response_type="ephemeral")
+        if answer.case_ref:
+            door.announce_case(client, answer.case_ref)
     except Exception as exc:
         door.fail(client, exc, event_id=event_id)
         respond(text=f":warning: {explain(exc)} (reference {event_id})", response_type="ephemeral")

@@ -2,8 +2,11 @@
 
 "Never silent": a listener posts a placeholder first, then replaces it with the result or with a
 reason for the failure (logged with the event id). Cases opened from Slack remember where they were
-asked, in the requester's channel field (`slack:<channel>:<thread ts>`), so decisions can be told
-there later, by any process.
+asked, in the requester's channel field (`slack:<channel>:<thread ts>`, or `slack-dm:<user>` for an
+answer only its asker saw), so decisions can be told there later, by any process.
+
+Each Slack user has a budget of questions, screenings and escalations per minute
+(ASSISTANT_SLACK_RATE_LIMIT_PER_MINUTE); past it they get a friendly private reply and nothing runs.
 """
 
 from __future__ import annotations
@@ -16,16 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from ..answers.models import Answer
 from ..cases.models import Case
 from ..config import Settings
-from ..errors import AssistantError, BadInput, IndexUnavailable, PermissionDenied
+from ..errors import AssistantError, BadInput, IndexUnavailable, OverBudget, PermissionDenied
 from ..service import AssistantService
 from . import blocks as bk
 from .audiences import Directory
+from .limits import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,11 @@ ANSWER_CACHE_SIZE = 500
 def thread_channel(channel: str, thread_ts: str) -> str:
     """The requester channel recorded on a case: where to tell the requester about it."""
     return f"slack:{channel}:{thread_ts}"
+
+
+def direct_channel(user_id: str) -> str:
+    """The requester channel of a case whose answer only the asker saw: tell them in the app's DM."""
+    return f"slack-dm:{user_id}"
 
 
 def parse_thread_channel(value: str) -> tuple[str, str] | None:
@@ -47,7 +57,7 @@ def parse_thread_channel(value: str) -> tuple[str, str] | None:
 
 def explain(exc: BaseException) -> str:
     """What to tell a user about a failure (never a traceback or an internal detail)."""
-    if isinstance(exc, (BadInput, PermissionDenied)):
+    if isinstance(exc, (BadInput, PermissionDenied, OverBudget)):
         return str(exc)
     if isinstance(exc, IndexUnavailable):
         return "The guidance index is not available right now. Please try again in a few minutes."
@@ -56,6 +66,20 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, AssistantError):
         return "The assistant is misconfigured; an administrator has been told."
     return "Something went wrong on my side."
+
+
+def home_team(context: BoltContext) -> str | None:
+    """The app's own workspace: the team auth.test names for the bot token, else the request's team."""
+    result = context.authorize_result
+    return (result.team_id if result is not None else None) or context.team_id
+
+
+def idempotency_key(kind: str, user_id: str, request_id: str) -> str | None:
+    """A case key for one Slack request (a retry of it carries the same id), or None without an id.
+
+    Never a channel or thread: two deals asked in one thread are two cases.
+    """
+    return f"slack-{kind}:{user_id}:{request_id}" if user_id and request_id else None
 
 
 @dataclass
@@ -67,6 +91,23 @@ class Door:
     directory: Directory
     _answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.slack_rate_limit_per_minute)
+
+    # -- limits -------------------------------------------------------------------------------------------
+
+    def too_busy(self, user_id: str) -> str | None:
+        """Count one request of this user; None when it may go on, else the friendly reply to give instead."""
+        wait = self.limiter.hit(user_id)
+        if wait is None:
+            return None
+        log.info("slack user over the rate limit", extra={"user": user_id, "retry_after": wait})
+        return (
+            f":hourglass: You have sent {self.limiter.per_minute} requests in the last minute, which is my limit. "
+            f"Please try again in {wait} seconds."
+        )
 
     # -- answers kept for "Show all sources" (a miss re-asks the question) ----------------------------
 
@@ -179,6 +220,15 @@ class Door:
         if not channel:
             log.warning("no compliance channel configured; case not posted", extra={"case_ref": ref})
             return
+        problem = self.directory.compliance_channel_problem(client)
+        if problem:
+            # The case is in the queue (web, CLI); its facts must not go where outsiders can read them.
+            log.error(
+                "compliance channel refused: %s; case card not posted",
+                problem,
+                extra={"case_ref": ref, "channel": channel},
+            )
+            return
         if not self.service.processed_events.first_time(f"slack-card:{ref}"):
             return
         case = self.service.cases.get(ref)
@@ -190,12 +240,14 @@ class Door:
     def notify_requester(self, client: WebClient, case: Case, text: str) -> None:
         """Tell the requester in the thread the case came from (if it came from Slack)."""
         where = parse_thread_channel(case.requester.channel)
+        if case.requester.channel == direct_channel(case.requester.user_id):
+            where = (case.requester.user_id, "")  # posting to a user id lands in the app's DM with them
         if where is None:
             return
         channel, thread_ts = where
         try:
             client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=f"<@{case.requester.user_id}> {text}"[:3000]
+                channel=channel, thread_ts=thread_ts or None, text=f"<@{case.requester.user_id}> {text}"[:3000]
             )
         except SlackApiError as exc:
             log.warning("could not notify the requester", extra={"case_ref": case.ref, "error": str(exc)})

@@ -15,7 +15,7 @@ from ..config import MAX_QUESTION_CHARS
 from ..identity import User
 from ..risk.triage import DealFields
 from . import blocks as bk
-from .door import Door, body_user, thread_channel
+from .door import Door, body_user, home_team, idempotency_key, thread_channel
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def answer_reference(action: dict[str, Any]) -> dict[str, str]:
     return {"a": str(value.get("a") or ""), "q": str(value.get("q") or "")}
 
 
-def escalate(door: Door, text: str, user: User, channel: str, thread: str, key: str) -> Case:
+def escalate(door: Door, text: str, user: User, channel: str, thread: str, key: str | None) -> Case:
     """Open a case for a deal someone asked compliance to review.
 
     Triage decides the level; when it would not open a case on its own (proceed or enhanced due
@@ -52,7 +52,8 @@ def register(app: App, door: Door) -> None:
     """Add the answer buttons and the modals behind them to the app."""
 
     def asking_user(client: WebClient, body: dict[str, Any], channel: str | None, context: BoltContext) -> User:
-        return door.directory.user(client, body_user(body), channel=channel, home_team=context.team_id)
+        # The payload's team ids count as much as users.info: buttons get the same checks as messages.
+        return door.directory.user(client, body_user(body), channel=channel, home_team=home_team(context), body=body)
 
     def thank(client: WebClient, channel: str, user_id: str, thread: str | None, text: str) -> None:
         if channel:
@@ -136,6 +137,10 @@ def register(app: App, door: Door) -> None:
             answer: Answer | None = door.recall(ref["a"])
             if answer is None:
                 # Another process answered, or this one restarted: answering again gives the same sources.
+                busy = door.too_busy(body_user(body))
+                if busy:
+                    thank(client, channel, body_user(body), thread, busy)
+                    return
                 user = asking_user(client, body, channel, context)
                 answer = door.service.ask(ref["q"], user, channel="slack", open_case=False)
             client.views_open(trigger_id=body["trigger_id"], view=bk.sources_modal(answer.citations))
@@ -167,12 +172,17 @@ def register(app: App, door: Door) -> None:
             room = max(0, MAX_QUESTION_CHARS - len(question) - 30)
             ack(response_action="errors", errors={"facts": f"Please keep the facts under {room} characters."})
             return
+        busy = door.too_busy(body_user(body))
+        if busy:
+            ack(response_action="errors", errors={"facts": busy})
+            return
         ack()
         channel, thread = str(meta.get("channel") or ""), str(meta.get("thread") or "")
         event_id = f"view:{view.get('id')}"
         try:
             user = asking_user(client, body, channel, context)
-            case = escalate(door, text, user, channel, thread, f"slack-escalate:{channel}:{thread}:{meta.get('a')}")
+            key = idempotency_key("escalate", user.id, str(view.get("id") or ""))
+            case = escalate(door, text, user, channel, thread, key)
             door.announce_case(client, case.ref)
             client.chat_postMessage(
                 channel=channel,
@@ -203,6 +213,10 @@ def register(app: App, door: Door) -> None:
         if not fields.as_text():
             ack(response_action="errors", errors={"product": "Describe at least one part of the deal."})
             return
+        busy = door.too_busy(body_user(body))
+        if busy:
+            ack(response_action="errors", errors={"product": busy})
+            return
         ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         user_id = body_user(body)
@@ -213,10 +227,13 @@ def register(app: App, door: Door) -> None:
             # The result goes to the requester's DM with the app: deal details are nobody else's business.
             channel, ts = door.placeholder(client, user_id, None, "Screening your deal")
             user = door.directory.user(
-                client, user_id, channel=str(meta.get("channel") or "") or None, home_team=context.team_id
+                client, user_id, channel=str(meta.get("channel") or "") or None, home_team=home_team(context), body=body
             )
             screening = door.service.screen(
-                fields, user, channel=thread_channel(channel, ts), idempotency_key=f"slack-screen:{view.get('id')}"
+                fields,
+                user,
+                channel=thread_channel(channel, ts),
+                idempotency_key=idempotency_key("screen", user_id, str(view.get("id") or "")),
             )
             door.publish(
                 client,

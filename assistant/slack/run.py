@@ -29,6 +29,12 @@ def run_slack(settings: Settings, *, http: bool, port: int, host: str = "0.0.0.0
     listens on `host:port` for POST /slack/events (put it behind TLS; Slack only calls https URLs).
     """
     check_settings(settings, http=http)
+    from .app import create_web_client
+    from .audiences import check_compliance_channel
+
+    # Refuse to start rather than post case facts where outsiders can read them (the app checks again
+    # before every card, in case the channel is made public or shared later).
+    check_compliance_channel(create_web_client(settings), settings.slack_compliance_channel)
     from ..service import create_service
 
     service = create_service(settings)
@@ -50,5 +56,5 @@ def run_slack(settings: Settings, *, http: bool, port: int, host: str = "0.0.0.0
 
     app = create_slack_app(service, settings)
     log.info("slack app connecting in socket mode")
-    SocketModeHandler(app, settings.slack_app_token).start()
+    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
     return 0

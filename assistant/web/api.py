@@ -39,7 +39,7 @@ class AskRequest(BaseModel):
     """A question for the guidance."""
 
     question: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    open_case: bool = True
+    open_case: bool = Field(default=True, description="staff only: false skips the case (it is still recorded)")
 
 
 class ScreenRequest(BaseModel):
@@ -51,7 +51,7 @@ class ScreenRequest(BaseModel):
     country: str = Field(default="", max_length=MAX_FIELD_CHARS)
     partner: str = Field(default="", max_length=MAX_FIELD_CHARS)
     notes: str = Field(default="", max_length=MAX_FIELD_CHARS)
-    open_case: bool = True
+    open_case: bool = Field(default=True, description="staff only: false skips the case (it is still recorded)")
 
     @model_validator(mode="after")
     def _something_to_screen(self) -> ScreenRequest:
@@ -123,7 +123,9 @@ def ask(body: AskRequest, user: Caller, ctx: Ctx, idempotency_key: IdempotencyHe
 
 @router.post("/screen", responses={200: {"model": Screening}}, summary="Screen a deal")
 def screen(body: ScreenRequest, user: Caller, ctx: Ctx, idempotency_key: IdempotencyHeader = None) -> JSONResponse:
-    """The screen JSON: level, reasons with citations, signals, next steps and the case reference."""
+    """The screen JSON: level, reasons with citations, signals, next steps and the case reference (a partner
+    gets the level, partner-worded reasons and partner steps only). A reused Idempotency-Key with another deal
+    is a 422 problem."""
     result = ctx.service.screen(
         body.deal(),
         user,
@@ -134,31 +136,34 @@ def screen(body: ScreenRequest, user: Caller, ctx: Ctx, idempotency_key: Idempot
     return JSONResponse(result.to_json_dict())
 
 
-@router.get("/cases", summary="List the cases you may see")
+@router.get("/cases", summary="List the cases you may see, a page at a time")
 def list_cases(
     user: Caller,
     ctx: Ctx,
     status: Annotated[Status | None, Query()] = None,
     level: Annotated[Level | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Compliance sees every case; everyone else their own organisation's."""
-    cases = ctx.service.cases_for(user, status=status, level=level)
-    return {"cases": [case_view(c, user) for c in cases]}
+    """Compliance sees every case; everyone else their own organisation's. Undecided cases come first, the
+    soonest due first; `next_cursor` fetches the next page and is null on the last one."""
+    cases, next_cursor = ctx.service.case_page(user, status=status, level=level, limit=limit, cursor=cursor)
+    return {"items": [case_view(c, user) for c in cases], "next_cursor": next_cursor}
 
 
 @router.get("/cases/{ref}", summary="One case and its audit trail")
 def get_case(ref: CaseRef, user: Caller, ctx: Ctx) -> dict[str, Any]:
     """404 for a case that does not exist and for one of another organisation alike."""
     case, events = ctx.service.case_for(ref, user)
-    return {"case": case_view(case, user), "events": events_view(events)}
+    return {"case": case_view(case, user), "events": events_view(events, case, user)}
 
 
 @router.post("/cases/{ref}/decision", summary="Decide a case (compliance only)")
 def decide(ref: CaseRef, body: DecisionRequest, user: Caller, ctx: Ctx) -> dict[str, Any]:
     """Approve, reject or ask for more information, with a comment; the caller is recorded as the actor."""
-    case = ctx.service.decide_case(ref, body.decision.replace("-", "_"), user, body.comment)
-    _, events = ctx.service.case_for(ref, user)
-    return {"case": case_view(case, user), "events": events_view(events)}
+    ctx.service.decide_case(ref, body.decision.replace("-", "_"), user, body.comment)
+    case, events = ctx.service.case_for(ref, user)
+    return {"case": case_view(case, user), "events": events_view(events, case, user)}
 
 
 @router.post("/feedback", status_code=201, summary="Say whether an answer helped")

@@ -5,7 +5,8 @@
 Errors: API clients (and anything not asking for HTML) get problem+json; browsers on pages get a
 small HTML page with the same status. Project errors map as follows:
 
-    NotFound → 404    PermissionDenied → 403    InvalidTransition → 409    other BadInput → 400
+    NotFound → 404    PermissionDenied → 403    InvalidTransition → 409    IdempotencyConflict → 422
+    OverBudget → 429  other BadInput → 400
     Unauthorized → 401    CsrfRejected → 403    RateLimited → 429 (Retry-After)    body too large → 413
     validation errors → 422 (with `errors`)    anything unexpected → 500 (logged, never shown)
 """
@@ -25,10 +26,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..cases.errors import InvalidTransition
+from ..cases.errors import IdempotencyConflict, InvalidTransition
 from ..config import Settings
 from ..deals import LEVEL_LABELS
-from ..errors import AssistantError, BadInput, NotFound, PermissionDenied
+from ..errors import AssistantError, BadInput, NotFound, OverBudget, PermissionDenied
 from ..service import AssistantService
 from . import api, auth, pages
 from .auth import CsrfRejected, SignInRequired, Unauthorized
@@ -58,7 +59,7 @@ def create_web_app(service: AssistantService, settings: Settings, *, dev: bool =
     Refuses (ConfigError) to start with an empty or placeholder ASSISTANT_SESSION_SECRET unless `dev`
     is set, in which case a random secret is used for this process.
     """
-    secret = checked_secret(settings.session_secret, dev=dev)
+    secret = checked_secret(settings.session_secret.get_secret_value(), dev=dev)
     app = FastAPI(
         title="Partner due-diligence guidance assistant",
         version="1",
@@ -85,6 +86,7 @@ def create_web_app(service: AssistantService, settings: Settings, *, dev: bool =
     # Added last so it runs first: an oversized body is refused before any route reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(NoStore)
     return app
 
 
@@ -123,6 +125,31 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class NoStore:
+    """Adds `Cache-Control: no-store` to every response but static files.
+
+    API answers, case pages, screenings and forms (with their CSRF tokens) are per-user and often
+    confidential: no browser, proxy or shared computer should keep a copy. Static files stay cacheable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, no_store)
 
 
 # -- errors ---------------------------------------------------------------------------------------------
@@ -187,6 +214,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(request, 403, str(exc))
         if isinstance(exc, InvalidTransition):
             return _error(request, 409, str(exc))
+        if isinstance(exc, IdempotencyConflict):  # IETF Idempotency-Key draft: key reused with another body
+            return _error(request, 422, str(exc))
+        if isinstance(exc, OverBudget):
+            return _error(request, 429, str(exc), headers={"Retry-After": str(exc.retry_after)})
         if isinstance(exc, BadInput):
             return _error(request, 400, str(exc))
         log.error("service error", exc_info=exc, extra={"path": request.url.path})

@@ -1,10 +1,19 @@
 """Who is calling: API keys (Bearer) for the JSON API, a signed session cookie for the pages, CSRF on forms.
 
     API:    Authorization: Bearer ddk_<id>_<secret>   →  User(id="key:<id>", role=key.role, org=key.org)
-    Pages:  POST /signin with the key                 →  session cookie (HttpOnly, SameSite=Lax)
+    Pages:  POST /signin with the key                 →  session cookie (HttpOnly, SameSite=Lax,
+                                                         `__Host-` and Secure over HTTPS)
 
 The JSON API never reads the cookie, so a browser cannot be tricked into calling it cross-site; every
 form post carries the session's CSRF token, checked in constant time.
+
+Rate-limit budgets, per minute (ASSISTANT_RATE_LIMIT_PER_MINUTE each):
+    key:<id>                requests of one key (API and pages)
+    api-auth-failures:<ip>  wrong Bearer keys from one address; checked before any key is looked at
+    signin:<ip>             sign-in attempts from one address
+Wrong API keys and sign-ins have separate budgets, so a script trying keys cannot lock the people behind
+the same address out of sign-in. Behind a proxy, <ip> is the client's only when uvicorn trusts the proxy
+(FORWARDED_ALLOW_IPS); otherwise every client shares the proxy's budget.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..cases.records import ApiKey
 from ..identity import User
 from .context import WebContext, get_context
-from .sessions import COOKIE_NAME, Session
+from .sessions import Session, cookie_name
 
 log = logging.getLogger(__name__)
 MAX_KEY_CHARS = 200
@@ -66,10 +75,13 @@ def api_user(request: Request, ctx: Annotated[WebContext, Depends(get_context)])
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+    # Failed guesses share a per-address budget, so keys cannot be tried at speed. It is checked before
+    # the key is looked at: over budget, a right guess gets the same 429 as a wrong one.
+    failures = f"api-auth-failures:{client_host(request)}"
+    ctx.limiter.check(failures)
     key = ctx.service.api_keys.authenticate(presented[:MAX_KEY_CHARS])
     if key is None:
-        # Failed guesses share a per-address budget, so keys cannot be tried at speed.
-        ctx.limiter.hit(f"ip:{client_host(request)}")
+        ctx.limiter.hit(failures)
         raise Unauthorized("the API key is unknown or has been revoked")
     ctx.limiter.hit(f"key:{key.key_id}")
     return user_for_key(key)
@@ -86,8 +98,14 @@ class PageAuth:
     session: Session
 
 
+def secure_cookie(request: Request, ctx: WebContext) -> bool:
+    """Whether the session cookie is Secure (and `__Host-` named): over HTTPS, or always when forced."""
+    return ctx.settings.cookie_secure or request.url.scheme == "https"
+
+
 def read_session(request: Request, ctx: WebContext) -> Session | None:
-    return ctx.sessions.load(request.cookies.get(COOKIE_NAME))
+    """The session in this request's cookie; over HTTPS only the `__Host-` cookie counts."""
+    return ctx.sessions.load(request.cookies.get(cookie_name(secure_cookie(request, ctx))))
 
 
 def page_auth(request: Request, ctx: Annotated[WebContext, Depends(get_context)]) -> PageAuth:
@@ -96,7 +114,8 @@ def page_auth(request: Request, ctx: Annotated[WebContext, Depends(get_context)]
     if session is None or session.key_id is None:
         raise SignInRequired()
     key = active_key(ctx, session.key_id)
-    if key is None:
+    if key is None or key.session_version != session.version:
+        # Revoked, or signed out since this cookie was issued (copies of the cookie included).
         raise SignInRequired()
     ctx.limiter.hit(f"key:{key.key_id}")
     return PageAuth(user=user_for_key(key), session=session)
@@ -109,14 +128,16 @@ def require_csrf(session: Session | None, token: str) -> None:
 
 
 def set_session_cookie(response: Response, request: Request, ctx: WebContext, session: Session) -> None:
-    """Store the session in its cookie: HttpOnly, SameSite=Lax, Secure when served over HTTPS."""
+    """Store the session in its cookie: HttpOnly, SameSite=Lax, Path=/ and no Domain; over HTTPS (or
+    with ASSISTANT_COOKIE_SECURE) Secure and named `__Host-dd_session`."""
+    secure = secure_cookie(request, ctx)
     response.set_cookie(
-        COOKIE_NAME,
+        cookie_name(secure),
         ctx.sessions.dump(session),
         max_age=ctx.sessions.max_age_s,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure,
         path="/",
     )
 
@@ -132,11 +153,14 @@ router = APIRouter(include_in_schema=False)
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request, ctx: Annotated[WebContext, Depends(get_context)]) -> Response:
     """The sign-in form; gives the browser a session (with a CSRF token) if it has none."""
-    session = read_session(request, ctx) or Session()
+    existing = read_session(request, ctx)
+    session = existing or Session()
     response = ctx.templates.TemplateResponse(
         request, "signin.html", {"csrf": session.csrf, "user": None, "error": None}
     )
-    set_session_cookie(response, request, ctx, session)
+    if existing is None:
+        # Re-issuing an existing session's cookie would push its expiry out on every visit.
+        set_session_cookie(response, request, ctx, session)
     return response
 
 
@@ -149,7 +173,7 @@ def signin(
 ) -> Response:
     """Check the key and start a fresh session for it (new CSRF token, so no token outlives a sign-in)."""
     require_csrf(read_session(request, ctx), csrf_token)
-    ctx.limiter.hit(f"ip:{client_host(request)}")
+    ctx.limiter.hit(f"signin:{client_host(request)}")
     record = ctx.service.api_keys.authenticate(key) if key.strip() else None
     response: Response
     if record is None:
@@ -164,7 +188,7 @@ def signin(
         return response
     log.info("signed in", extra={"key_id": record.key_id, "org": record.org, "role": record.role})
     response = RedirectResponse(home_for(user_for_key(record)), status_code=303)
-    set_session_cookie(response, request, ctx, Session(key_id=record.key_id))
+    set_session_cookie(response, request, ctx, Session(key_id=record.key_id, version=record.session_version))
     return response
 
 
@@ -174,8 +198,16 @@ def signout(
     ctx: Annotated[WebContext, Depends(get_context)],
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """End the session."""
-    require_csrf(read_session(request, ctx), csrf_token)
+    """End the session, and every other session of the same key: a copied cookie stops working too."""
+    session = read_session(request, ctx)
+    require_csrf(session, csrf_token)
+    if session is not None and session.key_id is not None:
+        key = active_key(ctx, session.key_id)
+        # Only a current session may end the others; an already ended cookie changes nothing.
+        if key is not None and key.session_version == session.version:
+            ctx.service.api_keys.end_sessions(key.key_id)
+            log.info("signed out", extra={"key_id": key.key_id})
     response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path="/")
+    secure = secure_cookie(request, ctx)
+    response.delete_cookie(cookie_name(secure), path="/", secure=secure, httponly=True, samesite="lax")
     return response

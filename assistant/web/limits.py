@@ -53,8 +53,24 @@ class RateLimiter:
             while hits and now - hits[0] >= self.window:
                 hits.popleft()
             if len(hits) >= self.per_minute:
-                raise RateLimited(max(1, int(self.window - (now - hits[0]) + 0.999)))
+                raise RateLimited(self._retry_after(now, hits))
             hits.append(now)
+
+    def check(self, key: str) -> None:
+        """Raise RateLimited when `key`'s window is full, without counting a request."""
+        if self.per_minute <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            hits = self._hits.get(key)
+            while hits and now - hits[0] >= self.window:
+                hits.popleft()
+            if hits and len(hits) >= self.per_minute:
+                raise RateLimited(self._retry_after(now, hits))
+
+    def _retry_after(self, now: float, hits: deque[float]) -> int:
+        # Whole seconds until the oldest hit leaves the window.
+        return max(1, int(self.window - (now - hits[0]) + 0.999))
 
     def _sweep(self, now: float) -> None:
         # Forget idle keys now and then, so memory follows active callers, not every caller ever seen.

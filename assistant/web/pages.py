@@ -19,7 +19,7 @@ from ..risk.triage import DealFields
 from .auth import PageAuth, SignInRequired, home_for, key_names, page_auth, read_session, require_csrf
 from .context import WebContext, get_context
 from .limits import MAX_FIELD_CHARS, MAX_TEXT_CHARS
-from .views import sla_text, visible_reasons
+from .views import sla_text, visible_case, visible_events
 
 CHANNEL = "web"
 STAFF = ("compliance", "admin")
@@ -132,14 +132,16 @@ def queue_page(
     auth: Auth,
     status: Annotated[str, Query(max_length=32)] = "",
     level: Annotated[str, Query(max_length=32)] = "",
+    cursor: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """The queue: compliance sees every case, others their organisation's; undecided and overdue first."""
     status_filter = status if status in STATUSES else None
     level_filter = level if level in LEVELS else None
-    cases = ctx.service.cases_for(auth.user, status=status_filter, level=level_filter)
+    # The service orders the queue (undecided by SLA first) and pages it, so no case is ever left out.
+    cases, next_cursor = ctx.service.case_page(
+        auth.user, status=status_filter, level=level_filter, limit=100, cursor=cursor or None
+    )
     now = datetime.now(UTC)
-    far = datetime.max.replace(tzinfo=UTC)
-    cases.sort(key=lambda c: (sla_text(c, now) == "", c.sla_due_at or far, c.ref))
     rows = [{"case": c, "sla": sla_text(c, now), "overdue": c.is_overdue(now)} for c in cases]
     return render(
         ctx,
@@ -151,6 +153,7 @@ def queue_page(
         level_names=LEVELS,
         status=status_filter or "",
         level=level_filter or "",
+        next_cursor=next_cursor,
     )
 
 
@@ -159,15 +162,16 @@ def _case_page(
 ) -> Response:
     case, events = ctx.service.case_for(ref, auth.user)
     now = datetime.now(UTC)
+    shown = visible_case(case, auth.user)
     return render(
         ctx,
         request,
         auth,
         "case.html",
         status_code,
-        case=case,
-        reasons=visible_reasons(case.reasons, auth.user),
-        events=events,
+        case=shown,
+        reasons=shown.reasons,
+        events=visible_events(events, case, auth.user),
         actors=_actor_names(ctx, auth.user),
         sla=sla_text(case, now),
         overdue=case.is_overdue(now),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
-from ..cases import Case, CaseEvent
+from ..cases import Case, CaseEvent, Requester
 from ..identity import User
 
 
@@ -22,16 +23,65 @@ def visible_reasons(reasons: list[dict[str, Any]], user: User) -> list[dict[str,
     return out
 
 
+# What a partner is told for a case opened before reasons carried a partner wording.
+_PARTNER_FALLBACK = "This deal needs a review by Northwind compliance."
+# Events whose comment is addressed to the requester; other comments are compliance's working notes.
+_REQUESTER_FACING = frozenset({"approve", "reject", "needs_info", "close", "reopen"})
+
+
+def visible_case(case: Case, user: User) -> Case:
+    """The case as this user may see it. Staff see everything; a partner sees its deal text, the level,
+    the status and partner-worded reasons: no signals, rule ids, evidence, assignee, channel or keys."""
+    if not user.is_partner:
+        return dataclasses.replace(case, reasons=visible_reasons(case.reasons, user))
+    reasons: list[dict[str, Any]] = []
+    for reason in case.reasons:
+        text = str(reason.get("partner_text") or _PARTNER_FALLBACK)
+        if any(r["text"] == text for r in reasons):
+            continue
+        cites = [c for c in reason.get("citations", []) if c.get("audience") in user.audiences]
+        reasons.append({"text": text, "rule": "", "citations": cites, "evidence": []})
+    return dataclasses.replace(
+        case,
+        facts={"text": case.facts.get("text", case.summary)},
+        reasons=reasons,
+        requester=Requester(user_id=case.requester.user_id, channel="", org=case.requester.org),
+        assignee=None,
+        idempotency_key=None,
+    )
+
+
+def visible_events(events: list[CaseEvent], case: Case, user: User) -> list[CaseEvent]:
+    """The audit trail as this user may see it: a partner sees what happened and the decisions' comments,
+    with the vendor's reviewers as "Compliance" and no payloads or hashes."""
+    if not user.is_partner:
+        return events
+    out = []
+    for event in events:
+        actor = "requester" if event.actor == case.requester.user_id else "Compliance"
+        comment = event.comment if event.action in _REQUESTER_FACING else None
+        out.append(dataclasses.replace(event, actor=actor, comment=comment, payload={}, prev_hash="", hash=""))
+    return out
+
+
 def case_view(case: Case, user: User) -> dict[str, Any]:
     """The case as JSON-ready data for this user."""
-    data = case.to_dict()
-    data["reasons"] = visible_reasons(case.reasons, user)
+    data = visible_case(case, user).to_dict()
+    if user.is_partner:
+        for key in ("assignee", "idempotency_key"):
+            data.pop(key, None)
+        data["requester"] = {"org": case.requester.org}
     return data
 
 
-def events_view(events: list[CaseEvent]) -> list[dict[str, Any]]:
-    """The audit trail as JSON-ready data."""
-    return [e.to_dict() for e in events]
+def events_view(events: list[CaseEvent], case: Case, user: User) -> list[dict[str, Any]]:
+    """The audit trail as JSON-ready data for this user."""
+    shown = [e.to_dict() for e in visible_events(events, case, user)]
+    if user.is_partner:
+        for item in shown:
+            for key in ("payload", "prev_hash", "hash"):
+                item.pop(key, None)
+    return shown
 
 
 def sla_text(case: Case, now: datetime) -> str:
