@@ -118,9 +118,21 @@ def _report_change(case: Case, actor: str) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    """Approve, reject or ask for more information, with a comment."""
-    with _open_store() as store:
-        case = store.decide(args.ref, args.decision, actor=args.by, comment=args.comment, corrected_level=args.level)
+    """Approve, reject or ask for more information, with a comment.
+
+    Decisions go through the service as a compliance operator named by --by, so the CLI obeys the same
+    rules as every door: nobody decides a case they requested, and a prohibited case needs two reviewers.
+    """
+    from .config import Settings
+    from .identity import User
+    from .service import create_service
+
+    service = create_service(Settings())
+    operator = User(id=args.by, role="compliance", org="internal", display_name=args.by)
+    case = service.decide_case(args.ref, args.decision, operator, args.comment, corrected_level=args.level)
+    if case.status == "in_review" and args.decision == "approve":
+        print(f"{case.ref} has its first approval (by {args.by}); a second, different reviewer must approve it")
+        return 0
     return _report_change(case, args.by)
 
 
@@ -232,9 +244,6 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- parser --------------------------------------------------------------------------------------------------
-
-
 def register(subparsers: Any) -> None:
     """Add `cases` and its sub-commands to the CLI's sub-parsers (from `add_subparsers`)."""
     cases = subparsers.add_parser("cases", help="the compliance case queue", description="The compliance case queue.")
@@ -244,7 +253,7 @@ def register(subparsers: Any) -> None:
     list_.add_argument("--status", choices=STATUSES)
     list_.add_argument("--level", choices=LEVELS)
     list_.add_argument("--org", help="only this organisation's cases")
-    list_.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    list_.add_argument("--limit", type=int, default=None, help="at most this many (default: every case)")
     list_.add_argument("--json", action="store_true", help="print a JSON list of cases")
     list_.set_defaults(func=cmd_list)
 

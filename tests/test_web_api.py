@@ -117,13 +117,15 @@ def test_screen_free_text_and_fields(client: TestClient, partner: dict[str, str]
     body = response.json()
     assert body.keys() >= SCREEN_KEYS
     assert body["level"] == "escalate" and re.fullmatch(r"DD-\d{4}-\d{4}", body["case_ref"])
-    assert body["reasons"] and all(r["text"] and r["rule"] for r in body["reasons"])
+    # A partner's view: the level, partner wording and partner steps; no rule ids or signals.
+    assert body["reasons"] and all(r["text"] and not r["rule"] for r in body["reasons"])
     assert all(c["audience"] in ("public", "partner") for r in body["reasons"] for c in r["citations"])
-    assert body["next_steps"]
+    assert body["next_steps"] and body["signals"] == {}
 
+    # A partner cannot screen a risky deal without leaving a case.
     fields = {"product": "rack servers and storage", "end_user": "a university", "country": "Iran", "open_case": False}
     body = client.post("/v1/screen", json=fields, headers=partner).json()
-    assert body["level"] == "prohibited" and body["case_ref"] is None
+    assert body["level"] == "prohibited" and re.fullmatch(r"DD-\d{4}-\d{4}", body["case_ref"])
 
     office = client.post("/v1/screen", json={"scenario": OFFICE}, headers=partner).json()
     assert office["level"] == "proceed" and office["case_ref"] is None
@@ -144,10 +146,13 @@ def test_idempotency_key_is_scoped_to_the_caller(
 def test_cases_list_get_and_decide(client: TestClient, partner: dict[str, str], compliance: dict[str, str]) -> None:
     ref = client.post("/v1/screen", json={"scenario": ESCALATE + " Third site."}, headers=partner).json()["case_ref"]
 
-    listed = client.get("/v1/cases", params={"status": "open", "level": "escalate"}, headers=partner).json()["cases"]
+    listed = client.get("/v1/cases", params={"status": "open", "level": "escalate"}, headers=partner).json()["items"]
     assert ref in {c["ref"] for c in listed}
     assert all(c["org"] == "acme-resellers" and c["status"] == "open" for c in listed)
-    assert client.get("/v1/cases", params={"level": "proceed"}, headers=partner).json()["cases"] == []
+    assert client.get("/v1/cases", params={"level": "proceed"}, headers=partner).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
     detail = client.get(f"/v1/cases/{ref}", headers=partner).json()
     assert detail["case"]["ref"] == ref and detail["events"][0]["action"] == "created"

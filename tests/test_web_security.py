@@ -69,7 +69,7 @@ def test_partner_cannot_reach_another_organisations_case(client: TestClient, web
     assert ref
 
     assert is_problem(client.get(f"/v1/cases/{ref}", headers=org_a), 404)
-    assert ref not in {c["ref"] for c in client.get("/v1/cases", headers=org_a).json()["cases"]}
+    assert ref not in {c["ref"] for c in client.get("/v1/cases", headers=org_a).json()["items"]}
     decision = {"decision": "approve", "comment": "let me through"}
     assert is_problem(client.post(f"/v1/cases/{ref}/decision", json=decision, headers=org_a), 403)
     # A partner's idempotency key cannot fish out another organisation's case either.

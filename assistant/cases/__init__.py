@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         CaseNotFound,
         CaseStoreUnavailable,
         CommentRequired,
+        IdempotencyConflict,
         InvalidTransition,
     )
     from .models import Case, CaseEvent, Requester
@@ -40,6 +41,7 @@ _HOMES = {
     "CaseNotFound": "errors",
     "CaseStoreUnavailable": "errors",
     "CommentRequired": "errors",
+    "IdempotencyConflict": "errors",
     "InvalidTransition": "errors",
     "Case": "models",
     "CaseEvent": "models",
@@ -72,6 +74,7 @@ __all__ = [
     "CaseStore",
     "CaseStoreUnavailable",
     "CommentRequired",
+    "IdempotencyConflict",
     "InvalidTransition",
     "Requester",
     "VerifyProblem",

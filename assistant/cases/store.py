@@ -210,7 +210,16 @@ def _reasons(reasons: Sequence[Any]) -> list[dict[str, Any]]:
         citations = item.get("citations") or []
         if not isinstance(rule, str) or not isinstance(citations, Sequence) or isinstance(citations, str):
             raise CaseInputError(f"reason {number}: rule must be text and citations a list")
-        cleaned.append({"text": text_, "rule": rule, "citations": [_plain(c) for c in citations]})
+        entry: dict[str, Any] = {"text": text_, "rule": rule, "citations": [_plain(c) for c in citations]}
+        evidence = item.get("evidence") or []
+        if not isinstance(evidence, Sequence) or isinstance(evidence, str):
+            raise CaseInputError(f"reason {number}: evidence must be a list of quoted words")
+        if evidence:
+            entry["evidence"] = [str(words) for words in evidence]
+        partner_text = item.get("partner_text")
+        if partner_text:  # what a partner reading the case is told instead of `text`
+            entry["partner_text"] = _text(partner_text, f"reason {number} partner text", MAX_SUMMARY_CHARS)
+        cleaned.append(entry)
     result: list[dict[str, Any]] = _json_value(cleaned, "reasons")
     return result
 
