@@ -200,7 +200,7 @@ class AssistantService:
             if triage.level in CASE_LEVELS:
                 # Every escalate or prohibited deal leaves a trace: only staff may skip the case, and then
                 # the screening is still recorded.
-                if open_case or user.is_partner:
+                if open_case or not _may_skip_case(user, channel):
                     case_ref = self._open_case(
                         text, triage, user, channel, idempotency_key, prompt_version=prompt_version
                     ).ref
@@ -289,7 +289,7 @@ class AssistantService:
         if result.level in CASE_LEVELS:
             # Every escalate or prohibited screening leaves a trace: partners cannot opt out of the case,
             # and a staff opt-out (the CLI's --no-case, evaluations) is still recorded.
-            if open_case or user.is_partner:
+            if open_case or not _may_skip_case(user, channel):
                 case_ref = self._open_case(text, result, user, channel, idempotency_key).ref
             else:
                 self._record_screening(text, result, user, channel)
@@ -547,7 +547,12 @@ class AssistantService:
             )
 
     def _record_screening(self, text: str, result: TriageResult, user: User, channel: str) -> None:
-        """Leave a trace of an escalate or prohibited screening that opened no case (a staff opt-out)."""
+        """Leave a trace of an escalate or prohibited screening that opened no case (a staff opt-out).
+
+        Evaluations and benchmarks replay labelled examples; they are not screenings and leave none.
+        """
+        if channel in REPLAY_CHANNELS:
+            return
         self.screenings.record(
             user_id=user.id,
             org=user.org,
@@ -560,6 +565,17 @@ class AssistantService:
 
 
 STAFF_DECIDERS = ("compliance", "admin")
+
+
+REPLAY_CHANNELS = ("eval", "bench")
+"""Channels that replay labelled examples (evaluations, benchmarks), never real deals."""
+_OPERATOR_CHANNELS = ("cli", *REPLAY_CHANNELS)
+"""Channels only someone at the machine can use: there, a partner-audience request may skip the case."""
+
+
+def _may_skip_case(user: User, channel: str) -> bool:
+    """Whether a risky deal may go without a case: staff may opt out, a partner only at the operator's CLI."""
+    return not user.is_partner or channel in _OPERATOR_CHANNELS
 
 
 def _pending_first_approval(events: Sequence[Any]) -> str | None:

@@ -284,7 +284,7 @@ class Gazetteer:
             return None
         place = places[0]
         if name.islower():
-            previous = before.split()[-1:]
+            previous = [w for w in before.split() if w.lower() != "the"][-1:]  # "in the Western Cape"
             after_place_word = bool(previous) and previous[0].lower() in self.settings.place_words
             return self._choose_lowercase(name, places, named, after_place_word)
         rivals = [p for p in places[1:] if (p.population or 0) * 2 >= (place.population or 0)]
@@ -298,7 +298,7 @@ class Gazetteer:
             return place
         if place.kind == "alternate" or (place.kind == "region" and len(words) == 1):
             return None
-        previous = before.split()[-1:]
+        previous = [w for w in before.split() if w.lower() != "the"][-1:]  # "in the Western Cape"
         after_place_word = bool(previous) and previous[0].lower() in self.settings.place_words
         big = (place.population or 0) >= self.settings.common_word_min_population
         # "Wellington: Inland Revenue wants ..." - a deal note that opens with its place.
