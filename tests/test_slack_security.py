@@ -296,6 +296,38 @@ def test_nobody_decides_a_case_they_requested(secure: SlackEnv) -> None:
     assert not [c for c in secure.standin.calls[since:] if c.method == "views.open"]
 
 
+def test_a_prohibited_deal_is_approved_only_by_a_second_reviewer(secure: SlackEnv) -> None:
+    since = secure.standin.mark()
+    thread = now_ts()
+    event = {"type": "app_mention", "user": "UREQ3", "text": f"<@{BOT_USER_ID}> {IRAN_DEAL}", "ts": thread,
+             "channel": SALES_CHANNEL}  # fmt: skip
+    secure.event(event)
+    ref = case_ref(secure.answer_update(SALES_CHANNEL, since, thread)[1])
+    card_ts = str(card_for(secure, ref, since).answer["ts"])
+
+    def approve(user: str) -> ApiCall:
+        mark = secure.standin.mark()
+        secure.click("dd_case_approve", ref, user=user, channel=COMPLIANCE_CHANNEL, ts=card_ts)
+        view = secure.opened_view("dd_decide", mark)
+        assert secure.submit(view, {"comment": f"Reviewed by {user}."}, user=user).status_code == 200
+        return secure.standin.wait_for("chat.update", lambda c: c.body.get("ts") == card_ts, since=mark)
+
+    mark = secure.standin.mark()
+    first = approve(REVIEWER)
+    assert "second, different reviewer must approve" in first.text and "dd_case_approve" in first.text
+    time.sleep(0.3)
+    assert not [c for c in secure.standin.calls[mark:] if c.method == "chat.postMessage"
+                and c.body.get("thread_ts") == thread]  # fmt: skip
+    assert secure.service.case_for(ref, reviewer())[0].status == "in_review"
+
+    approve(GROUP_REVIEWER)
+    told = secure.standin.wait_for(
+        "chat.postMessage", lambda c: c.body.get("thread_ts") == thread and ref in c.text, since=mark
+    )
+    assert "Compliance approved" in told.text
+    assert secure.service.case_for(ref, reviewer())[0].status == "approved"
+
+
 def test_case_cards_never_go_to_a_public_compliance_channel(
     tmp_path: Path, corpus_service: AssistantService, embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:

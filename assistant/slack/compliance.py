@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DECISION_ACTIONS = {"dd_case_approve": "approve", "dd_case_reject": "reject", "dd_case_needs_info": "needs_info"}
 DONE = {"approve": "Approved", "reject": "Rejected", "needs_info": "Information requested"}
+FIRST_APPROVAL = "First approval (prohibited: a second, different reviewer must approve)"
 TELL_REQUESTER = {
     "approve": "Compliance approved *{ref}*: “{comment}”. You may proceed within what was approved.",
     "reject": "Compliance rejected *{ref}*: “{comment}”. Do not proceed with this deal.",
@@ -147,14 +148,20 @@ def register(app: App, door: Door) -> None:
         ack()
         log.info("case decided in slack", extra={"case_ref": ref, "decision": decision, "view": view.get("id")})
         channel, ts = str(meta.get("channel") or ""), str(meta.get("ts") or "")
+        # A prohibited deal needs two reviewers' approvals: the first one leaves the case undecided, and the
+        # requester must not hear "approved" until the second.
+        first_of_two = decision == "approve" and case.status != "approved"
+        done = FIRST_APPROVAL if first_of_two else DONE[decision]
         try:
             if channel and ts:
                 client.chat_update(
                     channel=channel,
                     ts=ts,
                     text=f"{case.ref}: {bk.STATUS_LABELS.get(case.status)}",
-                    blocks=bk.case_card(case, case_note(user.id, DONE[decision], comment)),
+                    blocks=bk.case_card(case, case_note(user.id, done, comment)),
                 )
+            if first_of_two:
+                return
             said = bk.escape(bk.clip(comment, 1500))  # a comment is text: no pings or links in the rep's thread
             text = TELL_REQUESTER[decision].format(ref=case.ref, comment=said, actor=user.id)
             door.notify_requester(client, case, text)
