@@ -62,18 +62,6 @@ class LocatorIndex:
             self._by_locator.setdefault(locator, []).append((int(chunk.metadata.get("seq", 0)), ident))
         for entries in self._by_locator.values():
             entries.sort()
-        self._prefixes_outside: dict[tuple[str, ...], list[str]] = {}
-
-    def prefixes_outside(self, audiences: tuple[str, ...]) -> list[str]:
-        """Citation prefixes (e.g. 'RAS') of documents outside these audiences, longest first."""
-        if audiences not in self._prefixes_outside:
-            prefixes = {
-                str(c.metadata.get("cite_as", ""))
-                for c in self.table.values()
-                if c.metadata.get("audience") not in audiences
-            }
-            self._prefixes_outside[audiences] = sorted(prefixes - {""}, key=len, reverse=True)
-        return self._prefixes_outside[audiences]
 
     def cite(self, locators: list[str], audiences: tuple[str, ...], start: int = 1) -> list[Citation]:
         """Citations for the locators the user may read; the quote is the passage's opening sentence."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -468,14 +467,6 @@ class AssistantService:
             {**shown.model_dump(), "partner_text": reason.partner_text}
             for shown, reason in zip(staff, result.reasons, strict=True)
         ]
-
-    def _readable_by(self, user: User, text: str) -> str:
-        """Text with references to guidance the user may not read (e.g. internal clause numbers) removed."""
-        if not user.is_partner:
-            return text
-        for prefix in self._locator_index().prefixes_outside(user.audiences):
-            text = re.sub(rf"\b{re.escape(prefix)}(\s+\d+(?:\.\d+)*(?:\(\w+\))*)?(,\s*)?", "", text)
-        return re.sub(r"\s*\(\s*\)", "", re.sub(r",\s*\)", ")", text)).strip()
 
     def _locator_index(self) -> LocatorIndex:
         """The locator index over the current passage table (rebuilt only when an ingest replaced it)."""
