@@ -28,7 +28,7 @@ from assistant.slack import create_slack_asgi
 
 from .slack_standin import BOT_ID, BOT_USER_ID, TEAM_ID, ApiCall, SlackStandIn
 
-SECRET = "test-signing-secret-0123456789"
+SECRET = "test-signing-secret-0123456789abcdef"
 REP = "UREP"
 REVIEWER = "UCOMP"
 COMPLIANCE_CHANNEL = "CCOMP"
@@ -195,6 +195,7 @@ def slack_settings(base: Settings, standin: SlackStandIn, db: Path) -> Settings:
             "slack_signing_secret": SECRET,
             "slack_api_url": standin.api_url,
             "slack_compliance_channel": COMPLIANCE_CHANNEL,
+            "slack_compliance_users": f"{REVIEWER},UCOMP2",
             "slack_channel_audiences": "CPARTNER=partner",
         }
     )

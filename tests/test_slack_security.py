@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.identity import User
 from assistant.knowledge.embeddings import Embedder
@@ -174,6 +176,22 @@ def rendered(call: ApiCall) -> str:
     return "\n".join(texts)
 
 
+def refusal_to_start(settings: Settings) -> BaseException | None:
+    """What `assistant slack --http` raised on start (None if it was still serving after a while)."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_slack(settings, http=True, port=0, host="127.0.0.1")
+        except BaseException as exc:  # handed to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)  # a server that did start is left to the process's end
+    thread.start()
+    thread.join(timeout=60)
+    return raised[0] if raised else None
+
+
 def reviewer() -> User:
     return User(id=REVIEWER, role="compliance", org="internal")
 
@@ -264,7 +282,7 @@ def test_a_compliance_channel_member_who_is_not_named_cannot_decide(secure: Slac
     since = secure.standin.mark()
     secure.click("dd_case_approve", ref, user=CHANNEL_MEMBER, channel=COMPLIANCE_CHANNEL, ts=card_ts)
     refusal = secure.standin.wait_for("chat.postEphemeral", lambda c: c.body.get("user") == CHANNEL_MEMBER, since=since)
-    assert "compliance reviewers named" in refusal.text
+    assert "compliance team named in the app's settings" in refusal.text
     assert forged_decision(secure, ref, CHANNEL_MEMBER)["response_action"] == "errors"
     # A named reviewer who is a workspace guest is refused too.
     assert forged_decision(secure, ref, GUEST_REVIEWER)["response_action"] == "errors"
@@ -342,8 +360,8 @@ def test_case_cards_never_go_to_a_public_compliance_channel(
         assert any("compliance channel refused" in r.getMessage() for r in caplog.records)
 
         # `assistant slack` refuses to start at all.
-        with pytest.raises(ConfigError, match="not private"):
-            run_slack(env.settings, http=True, port=0)
+        refused = refusal_to_start(env.settings)
+        assert isinstance(refused, ConfigError) and "not private" in str(refused)
 
 
 def test_slack_refuses_to_start_with_a_shared_compliance_channel(tmp_path: Path) -> None:
@@ -356,8 +374,8 @@ def test_slack_refuses_to_start_with_a_shared_compliance_channel(tmp_path: Path)
                 "slack_compliance_channel": COMPLIANCE_CHANNEL,
             }
         )
-        with pytest.raises(ConfigError, match="shared outside this workspace"):
-            run_slack(settings, http=True, port=0)
+        refused = refusal_to_start(settings)
+        assert isinstance(refused, ConfigError) and "shared outside this workspace" in str(refused)
 
 
 # -- F6: partner detection fails closed ------------------------------------------------------------------------------
@@ -474,3 +492,21 @@ def test_a_user_over_the_rate_limit_gets_a_friendly_private_reply(secure: SlackE
     assert "try again in" in slash.text and "Looking into it" not in slash.text
     # Other people are not held back.
     assert "*[1]*" in json.dumps(blocks_of(ask_directly(secure, "UCALM", "Which red flags matter?")))
+
+
+def test_nothing_internal_reaches_a_partner_channel(secure: SlackEnv) -> None:
+    from .test_deal_traces_and_partner_view import RISKY_DEALS, _assert_partner_safe
+
+    since = secure.standin.mark()
+    for deal in RISKY_DEALS[:3]:
+        mention(secure, "UPARTNER1", deal, channel="CPARTNER")
+    with secure.standin._lock:
+        posted = [
+            c
+            for c in secure.standin.calls[since:]
+            if c.method in ("chat.postMessage", "chat.update", "chat.postEphemeral")
+            and c.body.get("channel") == "CPARTNER"
+        ]
+    assert len(posted) >= 3
+    for call in posted:
+        _assert_partner_safe(rendered(call), f"Slack message in a partner channel ({call.method})")

@@ -86,7 +86,7 @@ def test_channel_audiences_are_parsed_and_bad_entries_named() -> None:
 
 def test_scopes_users_and_compliance_come_from_settings_and_slack(standin: SlackStandIn) -> None:
     client = WebClient(token="xoxb-test", base_url=standin.api_url)
-    directory = Directory({"CPARTNER": "partner", "CSHARED2": "internal"}, "CCOMP")
+    directory = Directory({"CPARTNER": "partner", "CSHARED2": "internal"}, "CCOMP", compliance_users=["UCOMP"])
     assert directory.scope(client, "CPARTNER") == "partner"
     assert directory.scope(client, "CSHARED") == "partner"  # Slack Connect
     assert directory.scope(client, "CSALES") == "internal"

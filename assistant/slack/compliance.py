@@ -39,7 +39,7 @@ FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 def not_compliance_text(door: Door) -> str:
     if not door.directory.has_reviewers:
         return "Only compliance reviewers can review cases, and none are named for Slack: use the web queue."
-    return "Only the compliance reviewers named in the app's settings can review cases."
+    return "Only members of the compliance team named in the app's settings can review cases."
 
 
 def own_case_text(ref: str) -> str:
