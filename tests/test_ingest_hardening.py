@@ -201,7 +201,9 @@ def test_the_parse_time_cap_interrupts_a_single_long_parser_call(tmp_path: Path)
     started = time.perf_counter()
     with pytest.raises(SourceError, match=r"slow\.html: parsing took longer than 0\.2 s"):
         load_file(path, path.read_bytes(), "internal", limits=IngestLimits(max_parse_seconds=0.2))
-    assert time.perf_counter() - started < 5
+    # Uncapped, the parse alone takes about 20 s on an idle 2-core machine; interrupted, the run (including
+    # freeing the half-built tree) took 1-7 s, the upper end with the whole test suite running beside it.
+    assert time.perf_counter() - started < 15
 
 
 # -- F12: YAML front matter may not use anchors or aliases ----------------------------------------------------
