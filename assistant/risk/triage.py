@@ -111,11 +111,8 @@ class _Facts:
     """The values the rule conditions are evaluated on (after RAS 3.5 and 4.5 substitutions)."""
 
     product: str | None
-    product_assumed: bool
     end_user: str
-    end_user_assumed: bool
     country_level: str
-    country_assumed: bool
     deployment: CountryHit | None
     eu: bool
     red_flags: set[str]
@@ -306,18 +303,14 @@ class TriageEngine:
         if country_assumed and situation is not None:
             missing.append(MissingFact("country", f"{country_level} ({situation.label})", unknown["country"].question))
         product = signals.product.code if signals.product else None
-        product_assumed = False
         if product is None and "product" in unknown:
             fact = unknown["product"]
-            product, product_assumed = fact.assume, True
+            product = fact.assume
             missing.append(MissingFact("product", f"{product} ({policy.product(product).label})", fact.question))
         facts = _Facts(
             product=product,
-            product_assumed=product_assumed,
             end_user=end_user,
-            end_user_assumed=assumed,
             country_level=country_level,
-            country_assumed=country_assumed and situation is None,
             deployment=deployment,
             eu=any(c.iso2 in policy.eu_members for c in named),
             red_flags={f.id for f in signals.red_flags},
