@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +92,43 @@ def cli_home(tmp_path: Path) -> Iterator[Path]:
     home = tmp_path / "cli-home"
     home.mkdir()
     yield home
+
+
+def postgres_url_or_skip() -> str:
+    """The PostgreSQL test server's URL; skip (or fail, when CI requires PostgreSQL) if there is none."""
+    url = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "")
+    reason = 'ASSISTANT_TEST_POSTGRES_URL is not set; `eval "$(bash .ci/postgres.sh)"` starts a local server'
+    if not url:
+        if os.environ.get("ASSISTANT_REQUIRE_POSTGRES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty case database: a SQLite file, or a fresh schema on the PostgreSQL test server (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    base = postgres_url_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL test server unreachable: {exc.orig}"
+        if os.environ.get("ASSISTANT_REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

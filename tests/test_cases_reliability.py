@@ -11,50 +11,17 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from assistant.cases import CaseStore, Requester
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "")
 WORKERS = 50
 REQUESTER = Requester("U-load", "slack", "internal")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a fresh schema on the PostgreSQL test server (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cases.db'}"
-        return
-    reason = 'ASSISTANT_TEST_POSTGRES_URL is not set; `eval "$(bash .ci/postgres.sh)"` starts a local server'
-    if not PG_URL:
-        if os.environ.get("ASSISTANT_REQUIRE_POSTGRES"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("ASSISTANT_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL test server unreachable: {exc.orig}")
-        pytest.skip(f"PostgreSQL test server unreachable: {exc.orig}")
-    try:
-        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def key_for(worker: int) -> str:

@@ -7,14 +7,11 @@ import csv
 import io
 import itertools
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select, text
 
 from assistant.cases import (
     CaseClosed,
@@ -33,45 +30,8 @@ from assistant.cases.models import VERSION_TABLE, Base, CaseEventRow
 from assistant.config import Settings
 from assistant.errors import BadInput
 
-PG_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "")
 ALICE = Requester("U-alice", "slack", "internal")
 PARTNER = Requester("P-7", "web", "acme-resellers")
-
-
-def postgres_url_or_skip() -> str:
-    """The test server's URL; skip (or fail, when CI requires PostgreSQL) if there is none."""
-    reason = 'ASSISTANT_TEST_POSTGRES_URL is not set; `eval "$(bash .ci/postgres.sh)"` starts a local server'
-    if not PG_URL:
-        if os.environ.get("ASSISTANT_REQUIRE_POSTGRES"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return PG_URL
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A URL to an empty database: a SQLite file, or a fresh schema on the PostgreSQL test server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cases.db'}"
-        return
-    base = postgres_url_or_skip()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL test server unreachable: {exc.orig}"
-        if os.environ.get("ASSISTANT_REQUIRE_POSTGRES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 class Clock:
