@@ -165,15 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.output or args.output == "-":
         print(data, end="")
         return 0
-    target = Path(args.output)
-    partial = target.with_name(target.name + ".partial")
-    try:
-        # Written aside and renamed, so a reader never sees half an export.
-        partial.write_text(data, encoding="utf-8", newline="")
-        partial.replace(target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from exc
+    _write_atomically(Path(args.output), data)
     return 0
 
 

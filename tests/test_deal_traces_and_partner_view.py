@@ -21,7 +21,7 @@ from assistant.knowledge.embeddings import Embedder
 from assistant.service import AssistantService
 from assistant.web import create_web_app
 
-from .web_support import web_service_over
+from .web_support import bearer, web_service_over
 
 REPO = Path(__file__).resolve().parent.parent
 RISK = REPO / "corpus" / "risk"
@@ -49,11 +49,6 @@ def web_service(
 def client(web_service: AssistantService) -> Iterator[TestClient]:
     with TestClient(create_web_app(web_service, web_service.settings)) as test_client:
         yield test_client
-
-
-def bearer(service: AssistantService, org: str, role: str) -> dict[str, str]:
-    _, secret = service.api_keys.create(org, role, f"{org} {role}")
-    return {"Authorization": f"Bearer {secret}"}
 
 
 # --- what a partner may never see ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from assistant.knowledge.embeddings import Embedder
 from assistant.service import AssistantService
 from assistant.web import create_web_app
 
-from .web_support import web_service_over
+from .web_support import bearer, web_service_over
 
 ESCALATE = "Carrier routers for the state-owned ISP in Pakistan, same operator that cut mobile data in Balochistan."
 OFFICE = "Twenty laptops and two office printers for a bakery in Lyon."
@@ -36,11 +36,6 @@ def web_service(
 def client(web_service: AssistantService) -> Iterator[TestClient]:
     with TestClient(create_web_app(web_service, web_service.settings)) as test_client:
         yield test_client
-
-
-def bearer(service: AssistantService, org: str, role: str) -> dict[str, str]:
-    _, secret = service.api_keys.create(org, role, f"{org} {role}")
-    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture(scope="module")

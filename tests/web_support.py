@@ -20,3 +20,9 @@ def web_service_over(corpus_service: AssistantService, embedder: Embedder, db_di
         }
     )
     return create_service(settings, embedder=embedder)
+
+
+def bearer(service: AssistantService, org: str, role: str) -> dict[str, str]:
+    """The Authorization header of a new API key for this organisation and role."""
+    _, secret = service.api_keys.create(org, role, f"{org} {role}")
+    return {"Authorization": f"Bearer {secret}"}

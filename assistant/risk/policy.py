@@ -501,6 +501,20 @@ def _gazetteer(section: Any, line: int) -> GazetteerSettings:
     )
 
 
+def _steps_by_level(data: _Map, key: str) -> dict[str, tuple[str, ...]]:
+    """A `level: [steps]` section (next_steps, partner_next_steps) with every level present."""
+    steps = _need(data, key, dict, "the policy", data.line)
+    for level in LEVELS:
+        if level not in steps:
+            raise _Problem(steps.line, f"{key} lacks '{level}'")
+    out: dict[str, tuple[str, ...]] = {}
+    for level, items in steps.items():
+        if level not in LEVELS:
+            raise _Problem(_line_of(steps, level), f"unknown level '{level}' in {key}")
+        out[level] = _strings(items, f"{key} {level}", _line_of(steps, level))
+    return out
+
+
 def _parse_policy(text: str) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
@@ -659,26 +673,8 @@ def _parse_policy(text: str) -> dict[str, Any]:
         if "{" in text:
             raise _Problem(_line_of(wording, key), f"partner_wording '{key}' takes no placeholders")
     parsed["partner_wording"] = {k: str(wording[k]) for k in PARTNER_WORDING_KEYS}
-    partner_steps = _need(data, "partner_next_steps", dict, "the policy", data.line)
-    parsed["partner_next_steps"] = {}
-    for level in LEVELS:
-        if level not in partner_steps:
-            raise _Problem(partner_steps.line, f"partner_next_steps lacks '{level}'")
-    for level, items in partner_steps.items():
-        if level not in LEVELS:
-            raise _Problem(_line_of(partner_steps, level), f"unknown level '{level}' in partner_next_steps")
-        where = f"partner_next_steps {level}"
-        parsed["partner_next_steps"][level] = _strings(items, where, _line_of(partner_steps, level))
-
-    steps = _need(data, "next_steps", dict, "the policy", data.line)
-    parsed["next_steps"] = {}
-    for level in LEVELS:
-        if level not in steps:
-            raise _Problem(steps.line, f"next_steps lacks '{level}'")
-    for level, items in steps.items():
-        if level not in LEVELS:
-            raise _Problem(_line_of(steps, level), f"unknown level '{level}' in next_steps")
-        parsed["next_steps"][level] = _strings(items, f"next_steps {level}", _line_of(steps, level))
+    parsed["partner_next_steps"] = _steps_by_level(data, "partner_next_steps")
+    parsed["next_steps"] = _steps_by_level(data, "next_steps")
     return parsed
 
 

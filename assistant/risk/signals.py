@@ -489,26 +489,15 @@ class SignalExtractor:
             index -= 1
         return False
 
-    def _find(self, cues: Sequence[Cue], text: str, *, negatable: bool) -> list[str]:
-        found: list[str] = []
-        for cue in cues:
-            for match in cue.pattern.finditer(text):
-                if not match.group(0).strip():
-                    continue
-                if negatable and self.is_negated(text, match.start()):
-                    continue
-                found.append(match.group(0).strip())
-                break
-        return found
-
     @staticmethod
     def _sentence_around(text: str, start: int, end: int) -> str:
         left = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, start)), default=0)
         right = next((m.start() for m in _SENTENCE_BREAK.finditer(text, end)), len(text))
         return text[left:right]
 
-    def _find_unless(self, cues: Sequence[Cue], text: str, unless: Sequence[Cue], *, negatable: bool) -> list[str]:
-        """Like _find, but a match is cancelled when an `unless` cue occurs in the same sentence."""
+    def _find(self, cues: Sequence[Cue], text: str, *, negatable: bool, unless: Sequence[Cue] = ()) -> list[str]:
+        """The first match of each cue; a match is skipped when negated (if `negatable`) or when an
+        `unless` cue occurs in the same sentence ("screening came back clean")."""
         found: list[str] = []
         for cue in cues:
             for match in cue.pattern.finditer(text):
@@ -516,9 +505,10 @@ class SignalExtractor:
                     continue
                 if negatable and self.is_negated(text, match.start()):
                     continue
-                sentence = self._sentence_around(text, match.start(), match.end())
-                if any(u.pattern.search(sentence) for u in unless):
-                    continue
+                if unless:
+                    sentence = self._sentence_around(text, match.start(), match.end())
+                    if any(u.pattern.search(sentence) for u in unless):
+                        continue
                 found.append(match.group(0).strip())
                 break
         return found
@@ -526,7 +516,7 @@ class SignalExtractor:
     def _flags(self, flags: Sequence[Flag], text: str) -> list[FlagHit]:
         hits = []
         for flag in flags:
-            evidence = self._find_unless(flag.cues, text, flag.unless, negatable=flag.negatable)
+            evidence = self._find(flag.cues, text, negatable=flag.negatable, unless=flag.unless)
             if evidence:
                 hits.append(FlagHit(flag.id, flag.label, tuple(evidence), flag.cite, flag.material))
         return hits
@@ -535,7 +525,7 @@ class SignalExtractor:
         """Descriptions of a country's situation ("a country in civil war", "under a UN embargo")."""
         hits: list[SituationHit] = []
         for situation in self.policy.situations:
-            evidence = self._find_unless(situation.cues, text, situation.unless, negatable=True)
+            evidence = self._find(situation.cues, text, negatable=True, unless=situation.unless)
             if evidence:
                 hits.append(SituationHit(situation.level, situation.label, evidence[0]))
         return hits
