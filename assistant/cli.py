@@ -257,6 +257,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.runner import EVALS_DIR, main_eval
 
+    if args.answers_only:
+        from .evals.answer_sets import main_answer_eval
+
+        def chosen(given: list[str] | None, pattern: str) -> list[Path]:
+            if given:
+                return [Path(f) for f in given]
+            found = sorted(EVALS_DIR.glob(pattern))
+            return [f for f in found if "_sealed" not in f.name]
+
+        if args.questions or args.offtopic:
+            questions, offtopic = [Path(f) for f in args.questions or []], [Path(f) for f in args.offtopic or []]
+        else:
+            questions, offtopic = chosen(None, "questions*.jsonl"), chosen(None, "offtopic*.jsonl")
+        return main_answer_eval(Settings(), questions, offtopic, as_json=args.json)
     if args.triage_only or args.decided_cases:
         from .evals.triage_sets import main_triage_eval
 
@@ -269,11 +283,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.deals and len(args.deals) > 1:
         _fail("the full evaluation takes one --deals FILE (use --triage-only for several)")
 
+    if (args.questions and len(args.questions) > 1) or (args.offtopic and len(args.offtopic) > 1):
+        _fail("the full evaluation takes one --questions and one --offtopic FILE (use --answers-only for several)")
     return main_eval(
         Settings(),
-        questions=Path(args.questions) if args.questions else EVALS_DIR / "questions.jsonl",
+        questions=Path(args.questions[0]) if args.questions else EVALS_DIR / "questions.jsonl",
         deals=Path(args.deals[0]) if args.deals else EVALS_DIR / "deals.jsonl",
-        offtopic=Path(args.offtopic) if args.offtopic else EVALS_DIR / "offtopic.jsonl",
+        offtopic=Path(args.offtopic[0]) if args.offtopic else EVALS_DIR / "offtopic.jsonl",
         as_json=args.json,
         report_dir=Path(args.report) if args.report else None,
     )
@@ -368,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser(
         "eval", help="score answers, refusals and triage beside a LangChain baseline; exit 1 below a threshold"
     )
-    ev.add_argument("--questions", metavar="FILE")
+    ev.add_argument("--questions", metavar="FILE", action="append", help="question set (repeat with --answers-only)")
     ev.add_argument("--deals", metavar="FILE", action="append", help="deal set (repeat with --triage-only)")
     ev.add_argument(
         "--triage-only",
@@ -380,7 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also score triage on deals compliance decided at another level than triage gave",
     )
-    ev.add_argument("--offtopic", metavar="FILE")
+    ev.add_argument("--offtopic", metavar="FILE", action="append", help="off-topic set (repeat with --answers-only)")
+    ev.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="only answers: figures per question set (default: every evals/questions*.jsonl and offtopic*.jsonl"
+        " but the sealed ones)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--report", metavar="DIR", help="write report.md, report.json and PNG charts here")
     ev.set_defaults(func=cmd_eval)

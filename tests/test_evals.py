@@ -343,3 +343,52 @@ def test_malformed_data_sets_are_bad_input(corpus_service: AssistantService, tmp
         run_eval(corpus_service, questions=twice, deals=level, offtopic=good, thresholds=None)
     with pytest.raises(BadInput, match="expected must be one of"):
         run_eval(corpus_service, questions=good, deals=level, offtopic=good, thresholds=None)
+
+
+def test_a_clause_expectation_is_not_met_by_another_clause_of_the_same_document() -> None:
+    item = {"id": "q", "expected_locators": ["HREU 4.2"], "expected_doc_ids": ["hreu"]}
+    assert m.is_expected({"locator": "HREU 4.2, p. 3", "doc_id": "hreu"}, item)
+    assert not m.is_expected({"locator": "HREU 7.1", "doc_id": "hreu"}, item)
+    assert m.is_expected({"locator": "HREU 7.1", "doc_id": "hreu"}, {"id": "q", "expected_doc_ids": ["hreu"]})
+
+
+def test_figures_without_data_are_not_measured_rather_than_zero() -> None:
+    items = [{"id": "q1", "question": "x", "must_mention": []}]
+    scores = m.retrieval_scores({"q1": [{"locator": "HREU 4.2"}]}, items, {})
+    assert scores.n == 0 and scores.hit5 is None and scores.mrr10 is None
+    assert m.must_mention_coverage({"q1": answer("anything")}, items).coverage is None
+    share, missed = m.cites_expected({"q1": answer("anything")}, items)
+    assert share is None and missed == []
+
+
+def test_cites_expected_counts_refusals_as_misses() -> None:
+    items = [{"id": "q1", "expected_locators": ["L 1"]}, {"id": "q2", "expected_locators": ["L 1"]}]
+    cited = answer("Partners must disclose the end user. [1]", citation(1, "c1", "x"))
+    share, missed = m.cites_expected({"q1": cited, "q2": answer("no", refused=True)}, items)
+    assert share == pytest.approx(0.5) and missed == ["q2"]
+
+
+def test_answers_only_reports_each_set_and_na_for_what_it_cannot_measure(
+    corpus_service: AssistantService, tmp_path: Path
+) -> None:
+    from assistant.evals.answer_sets import score_answer_set
+
+    located = [
+        {
+            "id": "a1",
+            "question": "what do we do if a reseller wont say who the customer is",
+            "audience": "partner",
+            "expected_locators": ["HREU 4.2"],
+            "must_mention": ["end user"],
+        }
+    ]
+    bare = [{"id": "b1", "question": "Which red flags should a partner's sales staff watch for?"}]
+    offtopic = [{"id": "o1", "question": "What's a good lasagne recipe?"}]
+
+    with_locators = score_answer_set(corpus_service, "located", located).to_dict()
+    assert with_locators["hit5"] is not None and with_locators["cites_expected"] is not None
+    assert with_locators["partner_leaks"] == 0 and with_locators["offtopic_refused"] is None
+
+    without = score_answer_set(corpus_service, "bare", bare, offtopic).to_dict()
+    assert without["hit5"] is None and without["cites_expected"] is None and without["must_mention_coverage"] is None
+    assert without["false_refusals"] == 0.0 and without["offtopic_refused"] == 1.0

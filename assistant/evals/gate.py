@@ -76,7 +76,7 @@ def load_thresholds(path: Path = DEFAULT_THRESHOLDS) -> list[Threshold]:
 
 
 def check(
-    thresholds: list[Threshold], metrics: Mapping[str, float], baseline: Mapping[str, float] | None = None
+    thresholds: list[Threshold], metrics: Mapping[str, float | None], baseline: Mapping[str, float | None] | None = None
 ) -> list[GateCheck]:
     """Hold each metric against its bar; a metric the report does not have fails (a typo must not pass)."""
     results: list[GateCheck] = []

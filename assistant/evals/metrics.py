@@ -40,13 +40,22 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def is_expected(metadata: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
-    """Does a retrieved passage satisfy the question's expectation (document id or locator)?"""
+    """Does a retrieved passage satisfy the question's expectation?
+
+    The expected locators decide when the item names any (a passage of the right document but another
+    clause is a miss); the expected document ids decide only for items that name documents alone.
+    """
     locators = item.get("expected_locators") or []
-    doc_ids = item.get("expected_doc_ids") or []
-    locator = str(metadata.get("locator", ""))
-    # A PDF locator carries ", p. N"; the expectation names the clause.
-    base = locator.split(", p. ")[0]
-    return base in locators or locator in locators or metadata.get("doc_id") in doc_ids
+    if locators:
+        locator = str(metadata.get("locator", ""))
+        # A PDF locator carries ", p. N"; the expectation names the clause.
+        return locator in locators or locator.split(", p. ")[0] in locators
+    return metadata.get("doc_id") in (item.get("expected_doc_ids") or [])
+
+
+def has_expectation(item: Mapping[str, Any]) -> bool:
+    """Can retrieval be scored on this item (it names expected locators or documents)?"""
+    return bool(item.get("expected_locators") or item.get("expected_doc_ids"))
 
 
 def first_hit_rank(passages: Sequence[Mapping[str, Any]], item: Mapping[str, Any]) -> int | None:
@@ -62,14 +71,15 @@ class RetrievalScores:
     """hit@1, hit@5 and MRR@10 over a question set, with the misses for inspection.
 
     `hit1`/`hit5`/`mrr10` need the exact clause (or an expected document when the question names
-    documents only); `doc_hit5` needs any passage of a document that holds an expected clause.
+    documents only); `doc_hit5` needs any passage of a document that holds an expected clause. Only the
+    items with an expectation count; with none, every figure is None (not measured), never 0.0.
     """
 
     n: int = 0
-    hit1: float = 0.0
-    hit5: float = 0.0
-    mrr10: float = 0.0
-    doc_hit5: float = 0.0
+    hit1: float | None = None
+    hit5: float | None = None
+    mrr10: float | None = None
+    doc_hit5: float | None = None
     misses: list[str] = field(default_factory=list)
     ranks: dict[str, int | None] = field(default_factory=dict)
 
@@ -81,25 +91,44 @@ def retrieval_scores(
 ) -> RetrievalScores:
     """Score ranked passage metadata (question id -> metadata, best first) against the expectations."""
     scores = RetrievalScores()
+    hit1 = hit5 = mrr10 = doc_hit5 = 0.0
     for item in items:
+        if not has_expectation(item):
+            continue
         passages = list(ranked.get(item["id"], []))
         expected_docs = {doc_of_locator[loc] for loc in item.get("expected_locators") or [] if loc in doc_of_locator}
         expected_docs |= set(item.get("expected_doc_ids") or [])
         rank = first_hit_rank(passages[:10], item)
         scores.n += 1
         scores.ranks[item["id"]] = rank
-        scores.hit1 += 1 if rank == 1 else 0
-        scores.hit5 += 1 if rank is not None and rank <= 5 else 0
-        scores.mrr10 += 1 / rank if rank is not None else 0
-        scores.doc_hit5 += 1 if any(str(m.get("doc_id", "")) in expected_docs for m in passages[:5]) else 0
+        hit1 += 1 if rank == 1 else 0
+        hit5 += 1 if rank is not None and rank <= 5 else 0
+        mrr10 += 1 / rank if rank is not None else 0
+        doc_hit5 += 1 if any(str(m.get("doc_id", "")) in expected_docs for m in passages[:5]) else 0
         if rank is None or rank > 5:
             scores.misses.append(item["id"])
     if scores.n:
-        scores.hit1 /= scores.n
-        scores.hit5 /= scores.n
-        scores.mrr10 /= scores.n
-        scores.doc_hit5 /= scores.n
+        scores.hit1, scores.hit5 = hit1 / scores.n, hit5 / scores.n
+        scores.mrr10, scores.doc_hit5 = mrr10 / scores.n, doc_hit5 / scores.n
     return scores
+
+
+def cites_expected(answers: Mapping[str, Answer], items: Iterable[Mapping[str, Any]]) -> tuple[float | None, list[str]]:
+    """Share of questions (with an expectation) whose answer cites an expected section; a refusal cites none.
+
+    Returns the share (None when no item names an expectation) and the ids of the questions that missed.
+    """
+    scored = 0
+    missed: list[str] = []
+    for item in items:
+        if not has_expectation(item):
+            continue
+        scored += 1
+        answer = answers.get(item["id"])
+        cited = [] if answer is None or answer.refused else answer.citations
+        if not any(is_expected({"locator": c.locator, "doc_id": c.doc_id}, item) for c in cited):
+            missed.append(item["id"])
+    return ((scored - len(missed)) / scored if scored else None), missed
 
 
 def locator_documents(service: AssistantService) -> dict[str, str]:
@@ -156,12 +185,12 @@ class Coverage:
     missing: dict[str, list[str]] = field(default_factory=dict)
 
     @property
-    def coverage(self) -> float:
-        return self.found / self.terms if self.terms else 1.0
+    def coverage(self) -> float | None:
+        return self.found / self.terms if self.terms else None
 
     @property
-    def complete_rate(self) -> float:
-        return self.complete / self.questions if self.questions else 1.0
+    def complete_rate(self) -> float | None:
+        return self.complete / self.questions if self.questions else None
 
 
 def must_mention_coverage(answers: Mapping[str, Answer], items: Iterable[Mapping[str, Any]]) -> Coverage:

@@ -16,6 +16,7 @@ _LABELS = {
     "retrieval.hit5": "clause hit@5",
     "retrieval.mrr10": "clause MRR@10",
     "retrieval.doc_hit5": "document hit@5",
+    "answers.cites_expected": "answers citing an expected section",
     "answers.must_mention_coverage": "must_mention coverage (terms)",
     "answers.must_mention_complete": "questions with every must_mention term",
     "answers.citation_validity": "answers with valid citations",
@@ -48,6 +49,10 @@ def _fmt(value: float | None, key: str = "") -> str:
     if key == "answers.partner_leaks":
         return f"{value:.0f}"
     return f"{value:.3f}"
+
+
+def _short(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
@@ -138,10 +143,9 @@ def _topic_section(report: EvalReport) -> list[str]:
     ]
     for topic, row in ours.items():
         b = base.get(topic, {})
-        out.append(
-            f"| {topic} | {row['n']:.0f} | {row['hit1']:.2f} | {row['hit5']:.2f} | {row['mrr10']:.2f} | "
-            f"{row['must_mention_coverage']:.2f} | {b.get('hit5', 0):.2f} | {b.get('must_mention_coverage', 0):.2f} |"
-        )
+        cells = [row["hit1"], row["hit5"], row["mrr10"], row["must_mention_coverage"]]
+        cells += [b.get("hit5"), b.get("must_mention_coverage")]
+        out.append(f"| {topic} | {row['n']:.0f} | " + " | ".join(_short(v) for v in cells) + " |")
     out += ["", "![hit@k by topic](hit_at_k_by_topic.png)"]
     return out
 
@@ -219,13 +223,14 @@ def _confusion_chart(report: EvalReport, path: Path) -> Path:
 def _topic_chart(report: EvalReport, path: Path) -> Path:
     plt = _pyplot()
     ours, base = report.assistant.per_topic, report.baseline.per_topic
-    topics = sorted(ours, key=lambda t: (ours[t]["hit5"], ours[t]["hit1"], t))
+    topics = sorted(ours, key=lambda t: (ours[t]["hit5"] or 0.0, ours[t]["hit1"] or 0.0, t))
     y = list(range(len(topics)))
     height = max(3.0, 0.24 * len(topics) + 1.4)
     fig, axes = plt.subplots(1, 2, figsize=(11, height), sharey=True)
     for ax, key in zip(axes, ("hit1", "hit5"), strict=True):
-        ax.barh([v + 0.2 for v in y], [ours[t][key] for t in topics], height=0.4, label="assistant")
-        ax.barh([v - 0.2 for v in y], [base.get(t, {}).get(key, 0.0) for t in topics], height=0.4, label="baseline")
+        # A topic with nothing to score draws no bar (its label still shows); a bar at 0 would claim a miss.
+        ax.barh([v + 0.2 for v in y], [ours[t][key] or 0.0 for t in topics], height=0.4, label="assistant")
+        ax.barh([v - 0.2 for v in y], [base.get(t, {}).get(key) or 0.0 for t in topics], height=0.4, label="baseline")
         ax.set_xlim(0, 1)
         ax.set_title(f"clause {key.replace('hit', 'hit@')}")
         ax.grid(axis="x", alpha=0.3)

@@ -45,24 +45,30 @@ class SystemResult:
     invalid: dict[str, dict[str, list[int]]]
     partner_leaks: int
     support: m.Support
-    offtopic_refused: float
-    false_refusals: float
+    offtopic_refused: float | None
+    false_refusals: float | None
     refused_in_scope: list[str]
     answered_offtopic: list[str]
     latency_ms: list[float]
-    per_topic: dict[str, dict[str, float]]
+    per_topic: dict[str, dict[str, float | None]]
+    cites_expected: float | None = None
+    cites_missed: list[str] = field(default_factory=list)
 
     @property
     def citation_validity(self) -> float:
         return self.valid_answers / self.answers if self.answers else 1.0
 
-    def metrics(self) -> dict[str, float]:
-        """The flat figures the gate and the report compare (keys as in evals/thresholds.yaml)."""
+    def metrics(self) -> dict[str, float | None]:
+        """The flat figures the gate and the report compare (keys as in evals/thresholds.yaml).
+
+        A figure the data cannot measure (no expected locators, no must_mention terms, no off-topic items)
+        is None, shown as "n/a", never 0.0."""
         return {
             "retrieval.hit1": self.retrieval.hit1,
             "retrieval.hit5": self.retrieval.hit5,
             "retrieval.mrr10": self.retrieval.mrr10,
             "retrieval.doc_hit5": self.retrieval.doc_hit5,
+            "answers.cites_expected": self.cites_expected,
             "answers.must_mention_coverage": self.coverage.coverage,
             "answers.must_mention_complete": self.coverage.complete_rate,
             "answers.citation_validity": self.citation_validity,
@@ -82,6 +88,7 @@ class SystemResult:
             "retrieval_ranks": self.retrieval.ranks,
             "retrieval_misses": self.retrieval.misses,
             "must_mention_missing": self.coverage.missing,
+            "cites_no_expected_section": self.cites_missed,
             "invalid_citations": self.invalid,
             "unsupported_sentences": [
                 {"id": qid, "sentence": s, "similarity": round(sim, 3)} for qid, s, sim in self.support.unsupported
@@ -108,7 +115,7 @@ class EvalReport:
     thresholds_file: str = ""
     elapsed_s: float = 0.0
 
-    def metrics(self) -> dict[str, float]:
+    def metrics(self) -> dict[str, float | None]:
         """The assistant's flat figures plus triage (which has no baseline)."""
         out = self.assistant.metrics()
         out.update(
@@ -198,25 +205,25 @@ def _load(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
 
 def _per_topic(
     items: list[dict[str, Any]], retrieval: m.RetrievalScores, answers: Mapping[str, Answer]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         groups.setdefault(str(item.get("topic") or "(none)"), []).append(item)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     for topic, group in sorted(groups.items()):
-        ranks = [retrieval.ranks.get(i["id"]) for i in group]
+        ranks = [retrieval.ranks[i["id"]] for i in group if i["id"] in retrieval.ranks]
         cov = m.must_mention_coverage(answers, group)
         out[topic] = {
             "n": float(len(group)),
-            "hit1": sum(r == 1 for r in ranks) / len(group),
-            "hit5": sum(r is not None and r <= 5 for r in ranks) / len(group),
-            "mrr10": sum(1 / r for r in ranks if r is not None) / len(group),
+            "hit1": sum(r == 1 for r in ranks) / len(ranks) if ranks else None,
+            "hit5": sum(r is not None and r <= 5 for r in ranks) / len(ranks) if ranks else None,
+            "mrr10": sum(1 / r for r in ranks if r is not None) / len(ranks) if ranks else None,
             "must_mention_coverage": cov.coverage,
         }
     return out
 
 
-def _score_system(
+def score_system(
     name: str,
     service: AssistantService,
     questions: list[dict[str, Any]],
@@ -237,6 +244,7 @@ def _score_system(
         return None if chunk is None else chunk.vector
 
     retrieval = m.retrieval_scores(ranked, questions, doc_of)
+    cites, cites_missed = m.cites_expected(answers, questions)
     audience_of = {q["id"]: User.for_audience(q.get("audience", "internal")).audiences for q in questions}
     invalid: dict[str, dict[str, list[int]]] = {}
     answered = {qid: a for qid, a in answers.items() if not a.refused}
@@ -258,12 +266,14 @@ def _score_system(
         invalid=invalid,
         partner_leaks=leaks,
         support=support,
-        offtopic_refused=m.refusal_rate(offtopic_answers.values()) if offtopic_answers else 1.0,
-        false_refusals=len(refused_in_scope) / len(answers) if answers else 0.0,
+        offtopic_refused=m.refusal_rate(offtopic_answers.values()) if offtopic_answers else None,
+        false_refusals=len(refused_in_scope) / len(answers) if answers else None,
         refused_in_scope=refused_in_scope,
         answered_offtopic=answered_offtopic,
         latency_ms=latency_ms,
         per_topic=_per_topic(questions, retrieval, answers),
+        cites_expected=cites,
+        cites_missed=cites_missed,
     )
 
 
@@ -355,8 +365,8 @@ def run_eval(
                         base_off[item["id"]] = answer
                     bar.step()
         with bar.stage("scoring"):
-            assistant = _score_system("assistant", service, q_items, ours_ranked, ours, ours_off, ours_ms, doc_of)
-            base_result = _score_system(
+            assistant = score_system("assistant", service, q_items, ours_ranked, ours, ours_off, ours_ms, doc_of)
+            base_result = score_system(
                 "LangChain baseline", service, q_items, base_ranked, base, base_off, base_ms, doc_of
             )
             bar.step()
