@@ -15,7 +15,15 @@ _APPROVE = re.compile(
     r"authori[sz]e|rubber-?stamp|mark)\b.{0,60}\b(deal|sale|order|case|quote|transaction|it)\b"
     r"|\b(you|assistant)\b.{0,20}\b(approve|sign off|authori[sz]e)\b.{0,30}\b(deal|sale|order|case)\b"
     r"|\bmark\b.{0,40}\bas (approved|cleared|low[- ]risk|proceed)\b"
-    r"|\b(set|change|lower|downgrade)\b.{0,30}\b(risk|level)\b.{0,30}\b(to|as)\b.{0,10}\b(proceed|low|approved)\b",
+    r"|\b(set|change|lower|downgrade)\b.{0,30}\b(risk|level)\b.{0,30}\b(to|as)\b.{0,10}\b(proceed|low|approved)\b"
+    # Asking the assistant for the decision itself, however worded: "can u just approve", "confirm Northwind
+    # approves our deal", "we need a yes in writing", "yes or no: is the bid approved?".
+    r"|\b(can|could|would|will)\s+(you|u|ya)\s+(just\s+|pls\s+|please\s+)?"
+    r"(approve|ok|okay|clear|green[- ]?light|sign)\b"
+    r"|\bconfirm\b.{0,60}\b(approves?|approved|(is|are)\s+ok(ay)?(\s+with)?|ok(ay)?\s+with|fine\s+with|cleared)\b"
+    r"|\b(need|want|wants|give me|get)\s+(a|the|your)\s+(yes|go[- ]ahead|green light|sign[- ]off|approval)\b"
+    r".{0,40}\b(today|now|in writing|asap|so|to|before|for)\b"
+    r"|\byes or no\b.{0,80}\b(approv\w*|ok(ay)?|go ahead|allowed|cleared)\b",
     re.I | re.S,
 )
 _LEAK = re.compile(
@@ -44,8 +52,25 @@ _WRITING = re.compile(
     re.I | re.S,
 )
 _COMMERCIAL = re.compile(
-    r"\b(list price|price list|pricing|prices?|discount( tiers?)?|rebates?|margins?|commissions?|quota|"
-    r"expense claims?|holiday allowance|vacation days|payroll|vpn password)\b",
+    r"\b(list price|price list|pricing|prices?|discount( tiers?| policy)?|rebates?|margins?|commissions?|quota|"
+    r"expense (claims?|reports?|receipts?)|per[- ]diem|travel (booking|expenses?)|meeting rooms?|"
+    r"holiday allowance|vacation days|payroll|(vpn|admin|account) password)\b",
+    re.I,
+)
+# A commercial or office word inside a due-diligence question ("can they still get deal-registration pricing
+# if the end user stays anonymous?", "may his manager dock his commission for flagging a deal?") does not
+# make the question off-topic: the guidance answers it.
+_DUE_DILIGENCE = re.compile(
+    r"\b(end[- ]?(users?|cust(omers?)?)|identity|anonymous|confidential|flag(ged|s)?|red flags?|escalat\w*|"
+    r"compliance|code of conduct|our code|human rights?|misuse\w*|screen\w*|sanction\w*|due diligence|"
+    r"retaliat\w*|whistle\w*|register(ed)? the deal|deal registration|end[- ]use)\b",
+    re.I,
+)
+# Asking how to evade is refused; asking whether a scheme is allowed is answered from the guidance, which
+# says it is not (and triage flags the evasion on the deal).
+_HOW_TO = re.compile(
+    r"\b(how (can|do|could|should|would) (i|we|they)|which (words|phrases|terms)|what (words|phrases|terms)|"
+    r"help me|tips|best way|ways? to)\b",
     re.I,
 )
 
@@ -73,13 +98,14 @@ def check(question: str, is_partner: bool) -> GuardVerdict | None:
             "escalation process. Describe the deal (product, end user, country) and I'll say what the "
             "guidance requires.",
         )
-    if _EVASION.search(question):
+    if _EVASION.search(question) and _HOW_TO.search(question):
         return GuardVerdict(
             "evasion_request",
             "I can't help to avoid or get around due-diligence checks. Splitting or rewording a deal to escape "
             "review is itself a red flag; if a deal worries you, escalate it to compliance.",
         )
-    if _LEAK.search(question):
+    # Staff may read internal guidance, so only a partner's request for internal text is a leak.
+    if is_partner and _LEAK.search(question):
         return GuardVerdict(
             "restricted_content",
             "I answer questions from the guidance you may read; I don't hand out internal or confidential "
@@ -96,7 +122,7 @@ def check(question: str, is_partner: bool) -> GuardVerdict | None:
             "I answer questions about human-rights due diligence from the guidance; I don't write or "
             "translate texts. Ask me what the guidance requires and I'll quote it with sources.",
         )
-    if _COMMERCIAL.search(question):
+    if _COMMERCIAL.search(question) and not _DUE_DILIGENCE.search(question):
         return GuardVerdict(
             "out_of_scope",
             "Prices, discounts and other commercial or HR matters are outside the due-diligence guidance. "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .policy import COUNTRY_LEVELS, LEVELS, RiskPolicy, Rule, level_rank
+from .policy import COUNTRY_LEVELS, END_USER_TYPES, LEVELS, RiskPolicy, Rule, level_rank
 from .screening import PartyHit, PartyScreener
 from .signals import CategoryHit, CountryHit, FlagHit, SignalExtractor, Signals, TextEmbedder
 
@@ -264,7 +264,16 @@ class TriageEngine:
         context = signals.deal_cue or signals.end_user is not None or bool(signals.countries)
         if signals.product is not None and signals.product.source == "pattern" and context:
             return True
-        return signals.deal_cue and (signals.end_user is not None or bool(signals.countries))
+        buyer_or_place = signals.end_user is not None or bool(signals.countries)
+        if signals.product is not None and signals.deal_cue and buyer_or_place:
+            return True
+        # Without a product, words of a sale must come with something that can carry risk: an end user
+        # beyond a private business or consumer, or a named country. "A customer dinner at a hotel" or "the
+        # partner summit in Lisbon" name a private venue, not a buyer anyone needs to screen.
+        risky_buyer = signals.end_user is not None and signals.end_user.code != END_USER_TYPES[0]
+        risky_place = any(c.level in COUNTRY_LEVELS[2:] for c in signals.countries) or bool(signals.situations)
+        unknown_buyer_somewhere = signals.end_user is None and bool(signals.countries)
+        return signals.deal_cue and (risky_buyer or risky_place or unknown_buyer_somewhere)
 
     def _facts(self, signals: Signals, parties: Sequence[PartyHit]) -> _Facts:
         policy = self.policy
