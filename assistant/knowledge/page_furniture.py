@@ -52,9 +52,12 @@ def _is_furniture(key: str, seen: _Seen, page_count: int) -> bool:
     if count < _MIN_PAGES:
         return False
     sample = next(iter(seen.lines))
+    varies = "#" in key and len(seen.lines) > 1
     if _is_prose(sample):
-        return count >= max(_PROSE_MIN_PAGES, math.ceil(_PROSE_SHARE * page_count))
-    if "#" in key and len(seen.lines) > 1:
+        # A full sentence is furniture only when repeated word for word ("This page is left blank.");
+        # a sentence with a changing number is a templated paragraph, not a footer.
+        return not varies and count >= max(_PROSE_MIN_PAGES, math.ceil(_PROSE_SHARE * page_count))
+    if varies:
         # Same words, numbers that change from page to page: a page number ("Page 12 of 42",
         # "Chapter 4: Scope 9"). Unless the number is what names the part: "Principle 1" heading
         # page 1 and "Principle 2" heading page 2 are content.
@@ -133,7 +136,10 @@ def _page_number_offset(removed: list[tuple[int, str]]) -> int | None:
 
 def _ends_with_page_number(line: str, printed: str) -> bool:
     words = line.split()
-    return bool(words) and len(line) <= _RUNNING_HEADER_CHARS and words[-1] == printed
+    if not words or len(line) > _RUNNING_HEADER_CHARS or words[-1] != printed:
+        return False
+    label = named_heading_label(line)
+    return not (label and label.split()[-1] == printed)  # "Principle 3" heading page 3 is content
 
 
 __all__ = ["furniture_key", "strip_page_furniture"]

@@ -43,8 +43,10 @@ def looks_like_heading_line(line: str) -> bool:
     text = line.strip()
     if not text or len(text) > 160:
         return False
-    if _NAMED.match(text) and len(text) <= 120:
-        return True
+    named = _NAMED.match(text)
+    if named and len(text) <= 120:
+        # "Principle 17 of their own codes ..." is a sentence wrapped onto a new line, not a heading.
+        return not text[named.end() :].lstrip(" :.,—–-")[:1].islower()
     numbered = _NUMBERED.match(text)
     if not numbered:
         return False
