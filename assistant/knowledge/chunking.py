@@ -45,7 +45,9 @@ def _sections(parsed: ParsedDocument) -> list[_Section]:
                 stack.pop()
             stack.append((element.level, element.text, element.label or heading_label(element.text)))
             # H1 is the document title: it heads the intro passage but is not part of the path.
-            path = tuple(h for lvl, h, _ in stack if not (lvl == 1 and h == parsed.info.title))
+            # (Compared without case: an all-capitals cover title is kept in title case.)
+            title = parsed.info.title.casefold()
+            path = tuple(h for lvl, h, _ in stack if not (lvl == 1 and h.casefold() == title))
             label = next((lab for _, _, lab in reversed(stack) if lab), None)
             current = _Section(path=path, label=label, page=element.page)
         else:
