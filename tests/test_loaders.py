@@ -91,7 +91,8 @@ def test_pdf_pages_and_principle_numbers(tmp_path: Path) -> None:
     by_locator = {c.locator: c for c in chunks}
     assert "Guiding Principles Reprint Principle 17, p. 2" in by_locator
     assert "due diligence" in by_locator["Guiding Principles Reprint Principle 17, p. 2"].text
-    assert "Guiding Principles Reprint 4.2, p. 3" in by_locator
+    # A bare-numbered heading in a document without front matter reads as the section it is.
+    assert "Guiding Principles Reprint Section 4.2, p. 3" in by_locator
     assert all(c.page in (1, 2, 3) for c in chunks)
 
 
@@ -120,7 +121,11 @@ def test_docx_heading_styles(tmp_path: Path) -> None:
     path = tmp_path / "handbook.docx"
     document.save(str(path))
     _, chunks = _load(path)
-    assert [c.locator for c in chunks] == ["Partner Handbook", "Partner Handbook 3", "Partner Handbook 3.1"]
+    assert [c.locator for c in chunks] == [
+        "Partner Handbook",
+        "Partner Handbook Section 3",
+        "Partner Handbook Section 3.1",
+    ]
 
 
 def test_plain_text_numbered_clauses(tmp_path: Path) -> None:

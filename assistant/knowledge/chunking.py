@@ -13,6 +13,7 @@ from .structure import heading_label, make_locator
 
 MAX_CHUNK_CHARS = 1100
 _SPLIT_TO = 900
+NOTES_PATH = ("Notes",)
 
 
 @dataclass
@@ -28,13 +29,25 @@ def _sections(parsed: ParsedDocument) -> list[_Section]:
     sections: list[_Section] = []
     current = _Section(path=(), label=None, page=None)
     for element in parsed.elements:
+        if element.note:
+            # Footnotes are retrievable as notes, never as part (or the locator) of the text they annotate.
+            sections.append(current)
+            previous = sections[-2] if len(sections) > 1 else None
+            if previous is not None and previous.path == NOTES_PATH and previous.page == element.page:
+                previous.paragraphs.append(element.text)
+            else:
+                sections.append(_Section(path=NOTES_PATH, label=None, page=element.page, paragraphs=[element.text]))
+            current = _Section(path=current.path, label=current.label, page=None)
+            continue
         if element.is_heading:
             sections.append(current)
             while stack and stack[-1][0] >= element.level:
                 stack.pop()
-            stack.append((element.level, element.text, heading_label(element.text)))
+            stack.append((element.level, element.text, element.label or heading_label(element.text)))
             # H1 is the document title: it heads the intro passage but is not part of the path.
-            path = tuple(h for lvl, h, _ in stack if not (lvl == 1 and h == parsed.info.title))
+            # (Compared without case: an all-capitals cover title is kept in title case.)
+            title = parsed.info.title.casefold()
+            path = tuple(h for lvl, h, _ in stack if not (lvl == 1 and h.casefold() == title))
             label = next((lab for _, _, lab in reversed(stack) if lab), None)
             current = _Section(path=path, label=label, page=element.page)
         else:

@@ -27,11 +27,18 @@ class DocumentInfo:
 
 @dataclass(frozen=True)
 class Element:
-    """One structural element a loader found: a heading (level >= 1) or a paragraph (level 0)."""
+    """One structural element a loader found: a heading (level >= 1) or a paragraph (level 0).
+
+    `label` names a heading's number when the loader knows better than its text ("para. 17",
+    "Section 3.2"); without it the label is read from the text. `note` marks a footnote: it is
+    kept as a passage of its own and never becomes part of the section it sits in.
+    """
 
     text: str
     level: int = 0
     page: int | None = None
+    label: str | None = None
+    note: bool = False
 
     @property
     def is_heading(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 from collections.abc import Callable
@@ -19,7 +20,9 @@ import yaml
 from ..errors import SourceError
 from .documents import AUDIENCES, DocumentInfo, Element, ParsedDocument
 from .limits import IngestLimits, ParseBudget, parse_time_limit
-from .structure import looks_like_heading_line
+from .plaintext import PageLines, clean_pages, lines_to_elements
+from .structure import heading_label, looks_like_heading_line, name_numbered_parts
+from .titles import short_title, title_from_first_lines, title_from_font_sizes, usable_title
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".pdf", ".html", ".htm", ".docx")
 REQUIRED_FRONT_MATTER = ("id", "title", "source_type", "audience")
@@ -64,6 +67,7 @@ def _decode_text(path: Path, data: bytes) -> str:
 
 
 def _fallback_info(path: Path, root: Path | None, title: str, audience: str) -> DocumentInfo:
+    """Document info for a file without front matter: its own title, the file name only as a last resort."""
     rel = path.name if root is None else str(path.relative_to(root)) if path.is_relative_to(root) else path.name
     doc_id = _ID_SAFE.sub("-", str(Path(rel).with_suffix("")).lower()).strip("-") or "document"
     clean_title = title.strip() or path.stem.replace("_", " ").replace("-", " ").strip().capitalize()
@@ -72,7 +76,7 @@ def _fallback_info(path: Path, root: Path | None, title: str, audience: str) -> 
         title=clean_title,
         source_type="document",
         audience=audience,
-        cite_as=clean_title,
+        cite_as=short_title(clean_title),
         source_path=str(path),
     )
 
@@ -196,48 +200,27 @@ def load_markdown(
     if meta is not None:
         info = _info_from_meta(path, meta)
     else:
-        first = next((e.text for e in elements if e.level == 1), "")
+        first = usable_title(next((e.text for e in elements if e.level == 1), ""))
         info = _fallback_info(path, root, first, default_audience)
+        elements = name_numbered_parts(elements, info.title)
     return ParsedDocument(info=info, elements=elements)
-
-
-def _plain_lines_to_elements(lines: list[str], page: int | None, elements: list[Element], budget: ParseBudget) -> None:
-    """Group layout-free lines into headings and paragraphs (PDF pages and .txt files)."""
-    para: list[str] = []
-
-    def flush() -> None:
-        if para:
-            elements.append(Element(text=" ".join(para).strip(), page=page))
-            para.clear()
-
-    for raw in lines:
-        budget.check_time()
-        line = raw.strip()
-        if not line:
-            flush()
-            continue
-        if looks_like_heading_line(line):
-            flush()
-            if len(line) <= 100 and not line.endswith("."):
-                elements.append(Element(text=line, level=2, page=page))
-            else:  # a numbered clause that runs on: the number heads it, the sentence is its body
-                elements.append(Element(text=line.split(" ", 1)[0].rstrip("."), level=2, page=page))
-                para.append(line)
-            continue
-        if para and para[-1].endswith("-") and line[:1].islower():
-            para[-1] = para[-1][:-1] + line  # re-join a word hyphenated at a line break
-        else:
-            para.append(line)
-    flush()
 
 
 def load_text(path: Path, data: bytes, default_audience: str, root: Path | None, budget: ParseBudget) -> ParsedDocument:
     text = _decode_text(path, data)
     meta, body, _ = _front_matter(path, text)
-    elements: list[Element] = []
-    _plain_lines_to_elements(body.split("\n"), None, elements, budget)
-    info = _info_from_meta(path, meta) if meta is not None else _fallback_info(path, root, "", default_audience)
-    return ParsedDocument(info=info, elements=elements)
+    lines = body.split("\n")
+    elements = lines_to_elements([PageLines(number=None, lines=lines)], budget)
+    if meta is not None:
+        return ParsedDocument(info=_info_from_meta(path, meta), elements=elements)
+    info = _fallback_info(path, root, _first_line_title(lines), default_audience)
+    return ParsedDocument(info=info, elements=name_numbered_parts(elements, info.title))
+
+
+def _first_line_title(lines: list[str]) -> str:
+    """The first line as a title, unless it is already a numbered heading or clause."""
+    first = next((line.strip() for line in lines if line.strip()), "")
+    return "" if heading_label(first) else title_from_first_lines([first])
 
 
 def load_pdf(path: Path, data: bytes, default_audience: str, root: Path | None, budget: ParseBudget) -> ParsedDocument:
@@ -249,15 +232,36 @@ def load_pdf(path: Path, data: bytes, default_audience: str, root: Path | None, 
     if reader.is_encrypted:
         raise SourceError(f"{path}: PDF is encrypted")
     budget.check_pages(len(reader.pages))
-    elements: list[Element] = []
+    first_page_fonts: list[tuple[str, float]] = []
+    raw_pages: list[list[str]] = []
     for number, page in enumerate(reader.pages, start=1):
-        _plain_lines_to_elements((page.extract_text() or "").split("\n"), number, elements, budget)
+        budget.check_time()
+        visitor = _font_size_visitor(first_page_fonts) if number == 1 else None
+        raw_pages.append((page.extract_text(visitor_text=visitor) or "").split("\n"))
+    pages = clean_pages(raw_pages)
+    elements = lines_to_elements(pages, budget)
     if not elements:
         raise SourceError(f"{path}: PDF has no extractable text (scanned images need OCR first)")
-    title = ""
-    if reader.metadata is not None and reader.metadata.title:
-        title = str(reader.metadata.title)
-    return ParsedDocument(info=_fallback_info(path, root, title, default_audience), elements=elements)
+    title = (
+        usable_title(str(reader.metadata.title or "") if reader.metadata is not None else "")
+        or title_from_font_sizes(first_page_fonts)
+        or _first_line_title(pages[0].lines)
+    )
+    info = _fallback_info(path, root, title, default_audience)
+    return ParsedDocument(info=info, elements=name_numbered_parts(elements, info.title))
+
+
+def _font_size_visitor(fragments: list[tuple[str, float]]) -> Callable[..., None]:
+    """A pypdf text visitor that records each fragment with its size on the page (font size times scale)."""
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, font_size: float) -> None:
+        if text.strip():
+            # The text matrix is applied inside the current transformation matrix: combine their vertical scales.
+            c = tm[2] * cm[0] + tm[3] * cm[2]
+            d = tm[2] * cm[1] + tm[3] * cm[3]
+            fragments.append((text, abs(font_size) * math.hypot(c, d)))
+
+    return visit
 
 
 _HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dd", "dt")
@@ -282,10 +286,12 @@ def load_html(path: Path, data: bytes, default_audience: str, root: Path | None,
         level = int(tag.name[1]) if tag.name[0] == "h" and tag.name[1:].isdigit() else 0
         elements.append(Element(text=content, level=level))
     title_tag = soup.find("title")
-    title = title_tag.get_text(strip=True) if title_tag else ""
-    if not title:
-        title = next((e.text for e in elements if e.level == 1), "")
-    return ParsedDocument(info=_fallback_info(path, root, title, default_audience), elements=elements)
+    page_title = usable_title(title_tag.get_text(" ", strip=True) if title_tag else "")
+    h1 = usable_title(next((e.text for e in elements if e.level == 1), ""))
+    # "Reseller Guide | Northwind" in <title> with "Reseller Guide" as h1: the h1 is the document's own title.
+    title = h1 if h1 and (not page_title or h1.casefold() in page_title.casefold()) else page_title or h1
+    info = _fallback_info(path, root, title, default_audience)
+    return ParsedDocument(info=info, elements=name_numbered_parts(elements, info.title))
 
 
 def _check_unpacked_size(data: bytes, budget: ParseBudget) -> None:
@@ -303,6 +309,7 @@ def load_docx(path: Path, data: bytes, default_audience: str, root: Path | None,
     _check_unpacked_size(data, budget)
     document = docx.Document(io.BytesIO(data))
     elements: list[Element] = []
+    title_style = ""
     for para in document.paragraphs:
         budget.check_time()
         content = para.text.strip()
@@ -312,6 +319,7 @@ def load_docx(path: Path, data: bytes, default_audience: str, root: Path | None,
         level = 0
         if style == "Title":
             level = 1
+            title_style = title_style or content
         elif style.startswith("Heading"):
             digits = style.removeprefix("Heading").strip()
             level = int(digits) if digits.isdigit() else 1
@@ -323,8 +331,13 @@ def load_docx(path: Path, data: bytes, default_audience: str, root: Path | None,
             cells = [cell.text.strip() for cell in row.cells if cell.text.strip()]
             if cells:
                 elements.append(Element(text=" | ".join(cells)))
-    title = document.core_properties.title or next((e.text for e in elements if e.level == 1), "")
-    return ParsedDocument(info=_fallback_info(path, root, title, default_audience), elements=elements)
+    title = (
+        usable_title(document.core_properties.title)
+        or usable_title(title_style)
+        or usable_title(next((e.text for e in elements if e.level == 1), ""))
+    )
+    info = _fallback_info(path, root, title, default_audience)
+    return ParsedDocument(info=info, elements=name_numbered_parts(elements, info.title))
 
 
 _LOADERS: dict[str, Callable[[Path, bytes, str, Path | None, ParseBudget], ParsedDocument]] = {
