@@ -134,9 +134,15 @@ def _within_ceiling(parsed: ParsedDocument, ceiling: str | None) -> ParsedDocume
     return dataclasses.replace(parsed, info=dataclasses.replace(parsed.info, audience=ceiling))
 
 
+PARSER_VERSION = 2
+"""Raise when loaders or chunking read the same bytes differently (titles, page furniture, locators), so that
+the next ingest re-reads files whose bytes did not change instead of keeping their old passages."""
+
+
 def _file_hash(data: bytes, audience_key: str) -> str:
     # The audience setting is part of the identity: re-ingesting with another --audience must re-label.
-    return hashlib.sha256(data + b"\x00" + audience_key.encode()).hexdigest()[:16]
+    key = audience_key if PARSER_VERSION == 1 else f"{audience_key}|parser:{PARSER_VERSION}"
+    return hashlib.sha256(data + b"\x00" + key.encode()).hexdigest()[:16]
 
 
 def _progress(iterable: Iterable[Any], total: int, desc: str, enabled: bool) -> Iterable[Any]:
