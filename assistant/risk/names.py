@@ -31,6 +31,9 @@ TOKEN_MATCH = 80.0
 
 _MIN_LONE_TOKEN_CHARS = 4
 _MIN_KEPT_IDENTITY_CHARS = 5
+_MIN_SKELETON_CHARS = 4
+_SKELETON_WEIGHT = 0.95
+_FUZZY_KEY_MIN_CHARS = 5
 
 
 def _words() -> NameWords:
@@ -281,6 +284,8 @@ def similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
     hyphens and spacing do not matter. Partial matches (rapidfuzz WRatio: a name inside a longer
     one, or a shortened name) count only for candidates of several words that share the listed
     name's identity (see `shares_identity`). A lone candidate word must be able to stand alone.
+    When one side is written in an abjad (Arabic, Persian, Hebrew: vowels mostly unwritten) and the
+    other is not, their consonant skeletons are compared instead, a little below a literal match.
     """
     if candidate.is_empty or listed.is_empty:
         return 0.0
@@ -288,8 +293,63 @@ def similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
         return 0.0
     whole = max(fuzz.ratio(candidate.key, listed.key), fuzz.ratio(candidate.compact, listed.compact))
     if len(candidate.tokens) > 1 and shares_identity(candidate, listed):
-        return max(whole, fuzz.WRatio(candidate.text, listed.text))
+        whole = max(whole, fuzz.WRatio(candidate.text, listed.text))
+    if is_abjad(candidate.original) != is_abjad(listed.original):
+        whole = max(whole, consonant_similarity(candidate, listed))
     return whole
+
+
+def is_abjad(text: str) -> bool:
+    """Whether the text has letters of Arabic-script or Hebrew alphabets (vowels mostly unwritten)."""
+    return any(0x0590 <= ord(ch) <= 0x06FF or 0x0750 <= ord(ch) <= 0x08FF or 0xFB1D <= ord(ch) <= 0xFEFF for ch in text)
+
+
+def consonant_similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
+    """Similarity of the two names' consonant skeletons, word order aside, capped below a literal match.
+
+    Transliterations of Arabic-script names differ mostly in vowels ("Farhad"/"frhd"); the skeleton
+    comparison finds them, and the cap keeps it from reading as certain.
+    """
+    ours = [skeleton(t) for t in candidate.tokens if not is_legal_form(t)]
+    theirs = [skeleton(t) for t in listed.tokens if not is_legal_form(t)]
+    if not ours or not theirs or sum(map(len, ours)) < _MIN_SKELETON_CHARS:
+        return 0.0
+    score = max(fuzz.ratio(" ".join(sorted(ours)), " ".join(sorted(theirs))), fuzz.ratio("".join(ours), "".join(theirs)))
+    return score * _SKELETON_WEIGHT
+
+
+# Spellings that transliterations of one sound alternate between, reduced to one letter.
+_SOUND_RULES: tuple[tuple[str, str], ...] = (
+    ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"), ("ch", "c"), ("zh", "z"), ("dj", "j"),
+    ("ck", "k"), ("q", "k"), ("c", "k"), ("x", "ks"), ("z", "s"), ("w", "v"), ("j", "i"),
+)  # fmt: skip
+_VOWELS = frozenset("aeiouy")
+
+
+def skeleton(token: str) -> str:
+    """A folded token's consonants after evening out common transliteration variants, doubled letters
+    collapsed: "yevgeny" and "evgenii" -> "vgn", "qolizandi" and "qlyzndy" -> "klsnd"."""
+    out = token
+    for spelling, sound in _SOUND_RULES:
+        out = out.replace(spelling, sound)
+    kept = [ch for ch in out if ch not in _VOWELS]
+    collapsed = [ch for i, ch in enumerate(kept) if i == 0 or ch != kept[i - 1]]
+    return "".join(collapsed)
+
+
+def index_keys(token: str) -> set[str]:
+    """Lookup keys of a folded token: the token, its consonant skeleton and, for longer words, the
+    skeleton with one letter deleted. Two tokens sharing a key are spelling or transliteration variants
+    worth comparing (a deletion on both sides is one substituted letter)."""
+    keys = {token}
+    if not token.isascii() or token.isdigit():
+        return keys
+    skel = skeleton(token)
+    if len(skel) >= 2:
+        keys.add("~" + skel)
+    if len(token) >= _FUZZY_KEY_MIN_CHARS and len(skel) >= 4:
+        keys.update("~" + skel[:i] + skel[i + 1 :] for i in range(len(skel)))
+    return keys
 
 
 @dataclass(frozen=True)
