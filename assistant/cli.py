@@ -362,8 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     slack.set_defaults(func=cmd_slack)
 
     from .cli_cases import register as register_cases
+    from .cli_parties import register as register_parties
 
     register_cases(sub)
+    register_parties(sub)
 
     ev = sub.add_parser(
         "eval", help="score answers, refusals and triage beside a LangChain baseline; exit 1 below a threshold"

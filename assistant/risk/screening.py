@@ -423,9 +423,9 @@ def _country_note(target: NameTarget, countries: Sequence[str]) -> tuple[float, 
         return 0.0, ""
     shared = [c for c in countries if c in target.countries]
     if shared:
-        return COUNTRY_SUPPORT, f"the deal's country {', '.join(shared)} is a country of the listing"
+        return COUNTRY_SUPPORT, f"the deal's country {', '.join(shared)} is a country of the listing (+{COUNTRY_SUPPORT:g})"
     return -COUNTRY_CONTRADICTION, (
-        f"the listing names {', '.join(target.countries)}, the deal {', '.join(countries)}"
+        f"the listing names {', '.join(target.countries)}, the deal {', '.join(countries)} (-{COUNTRY_CONTRADICTION:g})"
     )
 
 
@@ -472,7 +472,7 @@ def _hit(candidate: Candidate, listed: NameTarget, score: float, name_score: flo
     target += f" ({listed.list_name})"
     explanation = _explain(candidate.name, target, listed.label, listed.name, name_score)
     if country_note:
-        explanation += f"; {country_note}: score {round(score)}"
+        explanation = f"{explanation.rsplit('; score ', 1)[0]}; {country_note}; score {round(score)}"
     return PartyHit(
         party=listed.party,
         matched_alias=listed.label,
