@@ -257,6 +257,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.runner import EVALS_DIR, main_eval
 
+    if args.parties:
+        from .evals.parties import main_party_eval
+
+        fixture = EVALS_DIR / "parties_fixture.jsonl"
+        phrases = Path(args.party_phrases) if args.party_phrases else EVALS_DIR / "party_phrases.jsonl"
+        for path in (fixture, phrases):
+            if not path.is_file():
+                _fail(f"{path}: file not found")
+        return main_party_eval(Settings(), fixture, phrases, as_json=args.json)
+
     if args.triage_only or args.decided_cases:
         from .evals.triage_sets import main_triage_eval
 
@@ -382,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also score triage on deals compliance decided at another level than triage gave",
     )
+    ev.add_argument(
+        "--parties",
+        action="store_true",
+        help="only restricted-party screening: evals/parties_fixture.jsonl loaded as OFAC files, phrases screened",
+    )
+    ev.add_argument("--party-phrases", metavar="FILE", help="phrases for --parties (default: evals/party_phrases.jsonl)")
     ev.add_argument("--offtopic", metavar="FILE")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--report", metavar="DIR", help="write report.md, report.json and PNG charts here")

@@ -16,6 +16,7 @@ This module knows the index only through the `PartyIndex` protocol; the case dat
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -45,6 +46,7 @@ from .screening import (
     score_targets,
 )
 
+_INITIAL = re.compile(r"[^\W\d_a-z]\.?|[^\W\d_]\.")
 MIN_ANCHORS_FOUND = 2
 """Distinctive words of a listed name a text must hold (all of them when the name has fewer)."""
 
@@ -102,6 +104,8 @@ class StoredName(Protocol):
     def entry_key(self) -> str: ...
     @property
     def party(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
     @property
     def programs(self) -> str: ...
     @property
@@ -173,6 +177,7 @@ def _target(stored: StoredName) -> NameTarget:
         countries=stored.countries,
         list_version=stored.list_version,
         loaded_at=stored.loaded_at,
+        kind=stored.kind,
     )
 
 
@@ -255,7 +260,7 @@ class StoredListScreener:
         results = []
         all_candidates: set[int] = set()
         per_text: list[list[set[int]]] = []
-        for keys_of_tokens in token_keys:
+        for tokenized, keys_of_tokens in zip(texts, token_keys, strict=True):
             slots: dict[int, set[int]] = defaultdict(set)
             anchors: dict[int, int] = {}
             reached_by_token: list[set[int]] = []
@@ -267,11 +272,24 @@ class StoredListScreener:
                         anchors[posting.name_id] = posting.anchors
                         reached.add(posting.name_id)
                 reached_by_token.append(reached)
-            # A listed name is compared only when the text holds enough of its distinctive words.
-            candidates = {nid for nid, found in slots.items() if len(found) >= min(MIN_ANCHORS_FOUND, anchors[nid])}
+            # A listed name is compared only when the text holds enough of its distinctive words; initials
+            # next to one of them ("A. S. Volkanov") stand for the others.
+            near_initials = _near_initials(tokenized)
+            by_initials = {nid for k, reached in enumerate(reached_by_token) if k in near_initials for nid in reached}
+            candidates = {
+                nid
+                for nid, found in slots.items()
+                if len(found) >= min(MIN_ANCHORS_FOUND, anchors[nid]) or nid in by_initials
+            }
             all_candidates |= candidates
             per_text.append([reached & candidates for reached in reached_by_token])
         targets = {stored.name_id: _target(stored) for stored in snap.names(all_candidates)}
         for tokenized, anchored in zip(texts, per_text, strict=True):
             results.append((tokenized, [{i for i in nids if i in targets} for nids in anchored], targets))
         return results
+
+
+def _near_initials(tokenized: TokenizedText, reach: int = 3) -> set[int]:
+    """Positions of words within `reach` words of an initial ("V." or a lone capital)."""
+    initials = [k for k, t in enumerate(tokenized.tokens) if len(t.folded) == 1 and _INITIAL.fullmatch(t.raw)]
+    return {k for i in initials for k in range(i - reach, i + reach + 1) if k != i}

@@ -34,6 +34,10 @@ _MIN_KEPT_IDENTITY_CHARS = 5
 _MIN_SKELETON_CHARS = 4
 _SKELETON_WEIGHT = 0.95
 _FUZZY_KEY_MIN_CHARS = 5
+_MIN_SKELETON_WORD = 3
+_SKELETON_WORD_WEIGHT = 0.96
+_INITIAL_SCORE = 92.0
+_MISSING_NAME_COST = 0.06
 
 
 def _words() -> NameWords:
@@ -51,6 +55,8 @@ def _is_transliterated_char(ch: str) -> bool:
 # A word, possibly with inner dots, apostrophes or slashes (S.A., d.o.o., O'Neil, A/S) and a final dot.
 _TOKEN_RE = re.compile(r"\w+(?:[.'’ʼ/]\w+)*\.?")
 _POSSESSIVE_RE = re.compile(r"(?<=\w\w)['’ʼ]s$")
+_INITIAL_RE = re.compile(r"[^\W\d_a-z]\.?|[^\W\d_]\.")
+_INITIALS_RUN_RE = re.compile(r"(?:[^\W\d_]\.){2,}")
 # Characters allowed between two tokens of one name: spaces, hyphens, commas ("Gholizandi, Farhad").
 _JOINING_GAP_RE = re.compile(r"[\s\-‐‑–,&]*")
 
@@ -137,7 +143,11 @@ def tokenize(text: str) -> TokenizedText:
     tokens = []
     for match in _TOKEN_RE.finditer(cleaned):
         folded = _fold_token(match.group())
-        if folded:
+        if _INITIALS_RUN_RE.fullmatch(match.group()) and not is_legal_form(folded):
+            # "O.V." is two initials; "S.A." stays one token, a legal form.
+            for offset in range(match.start(), match.end(), 2):
+                tokens.append(Token(cleaned[offset : offset + 2], _fold_token(cleaned[offset]), offset, offset + 2))
+        elif folded:
             tokens.append(Token(match.group(), folded, match.start(), match.end()))
     return TokenizedText(cleaned, tuple(tokens))
 
@@ -149,6 +159,8 @@ class NormalizedName:
     original: str
     tokens: tuple[str, ...]
     removed_forms: tuple[str, ...] = ()
+    initials: frozenset[str] = frozenset()
+    """Single letters written as initials ("A." or a capital "A"), which may stand for a listed word."""
 
     @property
     def text(self) -> str:
@@ -209,7 +221,8 @@ def _strip_legal_forms(tokens: list[Token]) -> tuple[list[str], list[str]]:
 def name_from_tokens(original: str, tokens: Sequence[Token]) -> NormalizedName:
     """Normalise a name already cut into tokens (e.g. a span of a longer text)."""
     folded, removed = _strip_legal_forms(list(tokens))
-    return NormalizedName(original, tuple(folded), tuple(removed))
+    initials = frozenset(t.folded for t in tokens if _INITIAL_RE.fullmatch(t.raw))
+    return NormalizedName(original, tuple(folded), tuple(removed), initials)
 
 
 def normalize_name(name: str) -> NormalizedName:
@@ -252,8 +265,52 @@ def can_stand_alone(name: NormalizedName) -> bool:
     return True
 
 
+def token_similarity(a: str, b: str) -> float:
+    """How alike two folded words are (0-100): spelling, or the same consonants in another transliteration
+    ("wolkanow"/"volkanov", "zhdankoff"/"zhdankov")."""
+    score = fuzz.ratio(a, b)
+    if score < 100 and a.isascii() and b.isascii():
+        for j_as_vowel in (False, True):
+            skel_a, skel_b = skeleton(a, j_as_vowel=j_as_vowel), skeleton(b, j_as_vowel=j_as_vowel)
+            if len(skel_a) >= _MIN_SKELETON_WORD and len(skel_b) >= _MIN_SKELETON_WORD:
+                score = max(score, fuzz.ratio(skel_a, skel_b) * _SKELETON_WORD_WEIGHT)
+    return score
+
+
 def _covered(token: str, candidate_tokens: Sequence[str]) -> bool:
-    return any(fuzz.ratio(token, other) >= TOKEN_MATCH for other in candidate_tokens)
+    return any(token_similarity(token, other) >= TOKEN_MATCH for other in candidate_tokens)
+
+
+def aligned_similarity(candidate: NormalizedName, listed: NormalizedName, *, person: bool = False) -> float:
+    """Word-by-word score: every candidate word paired with its own listed word (a close spelling, a
+    transliteration, or an initial for a word it begins), averaged. For a person listed with three or more
+    names, one listed name may be missing (a patronymic or middle name), at a cost; otherwise every listed
+    word must be paired. Needs two candidate words, one of them a whole word."""
+    ours, theirs = list(candidate.tokens), list(listed.tokens)
+    if len(ours) < 2 or len(ours) > len(theirs):
+        return 0.0
+    missing = len(theirs) - len(ours)
+    if missing > (1 if person and len(theirs) >= 3 else 0):
+        return 0.0
+    free = list(range(len(theirs)))
+    scores = []
+    whole = [t for t in ours if not (len(t) == 1 and t in candidate.initials)]
+    if not whole:
+        return 0.0
+    for token in sorted(whole, key=len, reverse=True):
+        best = max(free, key=lambda i: token_similarity(token, theirs[i]))
+        best_score = token_similarity(token, theirs[best])
+        if best_score < TOKEN_MATCH:
+            return 0.0
+        scores.append(best_score)
+        free.remove(best)
+    for initial in (t for t in ours if len(t) == 1 and t in candidate.initials):
+        starts = [i for i in free if theirs[i].startswith(initial)]
+        if not starts:
+            return 0.0
+        scores.append(_INITIAL_SCORE)
+        free.remove(starts[0])
+    return sum(scores) / len(scores) * (1 - _MISSING_NAME_COST * missing)
 
 
 def unmatched_tokens(name: NormalizedName, other: NormalizedName) -> tuple[str, ...]:
@@ -277,14 +334,15 @@ def shares_identity(candidate: NormalizedName, listed: NormalizedName) -> bool:
     return any(len(t) >= _MIN_KEPT_IDENTITY_CHARS or not t.isascii() for t in distinctive)
 
 
-def similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
+def similarity(candidate: NormalizedName, listed: NormalizedName, *, person: bool = False) -> float:
     """Score 0-100 for how well a candidate name matches a listed name (or alias).
 
     The whole-name score is the best of token-sorted and space-free comparisons, so word order,
     hyphens and spacing do not matter. Partial matches (rapidfuzz WRatio: a name inside a longer
     one, or a shortened name) count only for candidates of several words that share the listed
     name's identity (see `shares_identity`). A lone candidate word must be able to stand alone.
-    When one side is written in an abjad (Arabic, Persian, Hebrew: vowels mostly unwritten) and the
+    Word by word (`aligned_similarity`), transliterated spellings, initials and, for a person, one missing
+    middle name or patronymic are allowed. When one side is written in an abjad (Arabic, Persian, Hebrew: vowels mostly unwritten) and the
     other is not, their consonant skeletons are compared instead, a little below a literal match.
     """
     if candidate.is_empty or listed.is_empty:
@@ -296,6 +354,8 @@ def similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
         whole = max(whole, fuzz.WRatio(candidate.text, listed.text))
     if is_abjad(candidate.original) != is_abjad(listed.original):
         whole = max(whole, consonant_similarity(candidate, listed))
+    if whole < 100:
+        whole = max(whole, aligned_similarity(candidate, listed, person=person))
     return whole
 
 
@@ -318,20 +378,25 @@ def consonant_similarity(candidate: NormalizedName, listed: NormalizedName) -> f
     return score * _SKELETON_WEIGHT
 
 
-# Spellings that transliterations of one sound alternate between, reduced to one letter.
+# Spellings that transliterations of one sound alternate between, reduced to one letter ("Zhdankoff",
+# "Jdankov" and "Schdankow" all end up as "jdnkv").
 _SOUND_RULES: tuple[tuple[str, str], ...] = (
-    ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"), ("ch", "c"), ("zh", "z"), ("dj", "j"),
-    ("ck", "k"), ("q", "k"), ("c", "k"), ("x", "ks"), ("z", "s"), ("w", "v"), ("j", "i"),
+    ("sch", "s"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"), ("ch", "c"), ("zh", "j"),
+    ("dj", "j"), ("dzh", "j"), ("ck", "k"), ("q", "k"), ("c", "k"), ("x", "ks"), ("z", "s"), ("w", "v"),
+    ("f", "v"),
 )  # fmt: skip
 _VOWELS = frozenset("aeiouy")
 
 
-def skeleton(token: str) -> str:
+def skeleton(token: str, *, j_as_vowel: bool = False) -> str:
     """A folded token's consonants after evening out common transliteration variants, doubled letters
-    collapsed: "yevgeny" and "evgenii" -> "vgn", "qolizandi" and "qlyzndy" -> "klsnd"."""
+    collapsed: "yevgeny" and "evgenii" -> "vgn", "qolizandi" and "qlyzndy" -> "klsnd". With `j_as_vowel`,
+    a 'j' counts as the vowel it is in German or Polish spellings ("Jurij" for "Yuriy")."""
     out = token
     for spelling, sound in _SOUND_RULES:
         out = out.replace(spelling, sound)
+    if j_as_vowel:
+        out = out.replace("j", "y")
     kept = [ch for ch in out if ch not in _VOWELS]
     collapsed = [ch for i, ch in enumerate(kept) if i == 0 or ch != kept[i - 1]]
     return "".join(collapsed)
@@ -344,11 +409,11 @@ def index_keys(token: str) -> set[str]:
     keys = {token}
     if not token.isascii() or token.isdigit():
         return keys
-    skel = skeleton(token)
-    if len(skel) >= 2:
-        keys.add("~" + skel)
-    if len(token) >= _FUZZY_KEY_MIN_CHARS and len(skel) >= 4:
-        keys.update("~" + skel[:i] + skel[i + 1 :] for i in range(len(skel)))
+    for skel in {skeleton(token), skeleton(token, j_as_vowel=True)}:
+        if len(skel) >= 2:
+            keys.add("~" + skel)
+        if len(token) >= _FUZZY_KEY_MIN_CHARS and len(skel) >= 4:
+            keys.update("~" + skel[:i] + skel[i + 1 :] for i in range(len(skel)))
     return keys
 
 

@@ -232,6 +232,8 @@ class NameTarget:
     countries: tuple[str, ...] = ()
     list_version: str = ""
     loaded_at: str = ""
+    kind: str = ""
+    """individual, entity, vessel, aircraft; '' when the list does not say."""
 
 
 @dataclass(frozen=True)
@@ -445,7 +447,7 @@ def score_targets(
     for listed in targets:
         if listed.strength == "weak" and not (countries and set(countries) & set(listed.countries)):
             continue
-        name_score = 100.0 if exact else similarity(candidate.name, listed.name)
+        name_score = 100.0 if exact else similarity(candidate.name, listed.name, person=listed.kind == "individual")
         if name_score < threshold - COUNTRY_SUPPORT:
             continue
         change, note = _country_note(listed, countries)
