@@ -397,7 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only restricted-party screening: evals/parties_fixture.jsonl loaded as OFAC files, phrases screened",
     )
-    ev.add_argument("--party-phrases", metavar="FILE", help="phrases for --parties (default: evals/party_phrases.jsonl)")
+    ev.add_argument(
+        "--party-phrases", metavar="FILE", help="phrases for --parties (default: evals/party_phrases.jsonl)"
+    )
     ev.add_argument("--offtopic", metavar="FILE")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--report", metavar="DIR", help="write report.md, report.json and PNG charts here")

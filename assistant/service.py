@@ -30,8 +30,8 @@ from .knowledge.store import VectorStore
 if TYPE_CHECKING:
     from .answers.llm import LLMComposer
     from .cases import Case, CaseStore
-    from .cases.records import ApiKeys, EventLog, FeedbackLog
     from .cases.party_lists import ListInfo, PartyLists
+    from .cases.records import ApiKeys, EventLog, FeedbackLog
     from .cases.screenings import ScreeningLog
     from .risk.screening import PartyHit, PartyScreener
     from .risk.triage import DealFields, TriageEngine, TriageResult
@@ -237,7 +237,6 @@ class AssistantService:
         """The triage engine over the risk policy files (loaded, and validated, on first use)."""
         if self._triage is None:
             from .risk.policy import load_risk_policy
-            from .risk.screening import create_screener
             from .risk.triage import TriageEngine
 
             folder = self.settings.risk_folder

@@ -302,7 +302,13 @@ class PartyLists:
                             }
                         )
                         key_rows.extend(
-                            {"key": key[:100], "name_id": name_id, "slot": slot, "list_id": list_id, "anchors": listed.anchors}
+                            {
+                                "key": key[:100],
+                                "name_id": name_id,
+                                "slot": slot,
+                                "list_id": list_id,
+                                "anchors": listed.anchors,
+                            }
                             for key, slot in listed.keys
                         )
                         name_id += 1
@@ -327,8 +333,8 @@ class PartyLists:
                 for table, rows in ((PartyEntryRow, entry_rows), (PartyNameRow, name_rows), (PartyKeyRow, key_rows)):
                     for start in range(0, len(rows), 20_000):
                         conn.execute(insert(table), rows[start : start + 20_000])
-                table = PartyListRow.__table__
-                return _list_info(conn.execute(select(table).where(table.c.id == list_id)).one())
+                lists_table = PartyListRow.__table__
+                return _list_info(conn.execute(select(lists_table).where(lists_table.c.id == list_id)).one())
         except OperationalError as exc:
             raise self._unavailable(exc) from exc
 

@@ -153,7 +153,9 @@ def run_party_eval(settings: Settings, fixture: Path, phrases_file: Path) -> Par
                 score.expected_found += sum(1 for e in expected if e in found)
                 for e in expected:
                     if e not in found:
-                        score.misses.append({"id": phrase["id"], "kind": phrase.get("kind"), "text": phrase["text"], "expected": e})
+                        score.misses.append(
+                            {"id": phrase["id"], "kind": phrase.get("kind"), "text": phrase["text"], "expected": e}
+                        )
             else:
                 score.innocent += 1
                 if hits:
@@ -161,8 +163,13 @@ def run_party_eval(settings: Settings, fixture: Path, phrases_file: Path) -> Par
             for party_id, hit in found.items():
                 if party_id not in expected:
                     score.false_hits.append(
-                        {"id": phrase["id"], "kind": phrase.get("kind"), "text": phrase["text"], "hit": party_id,
-                         "explanation": hit.explanation}
+                        {
+                            "id": phrase["id"],
+                            "kind": phrase.get("kind"),
+                            "text": phrase["text"],
+                            "hit": party_id,
+                            "explanation": hit.explanation,
+                        }
                     )
         timings.sort()
         score.median_ms = timings[len(timings) // 2] if timings else 0.0
@@ -176,7 +183,10 @@ def main_party_eval(settings: Settings, fixture: Path, phrases_file: Path, *, as
     if as_json:
         print(json.dumps(score.to_dict(), ensure_ascii=False, indent=2))
         return 0 if score.ok else 1
-    print(f"restricted-party screening: {score.listed_parties} listed parties (as OFAC SDN files), {score.phrases} phrases")
+    print(
+        f"restricted-party screening: {score.listed_parties} listed parties (as OFAC SDN files), "
+        f"{score.phrases} phrases"
+    )
     print(
         f"recall of listed parties: {score.recall:.3f} ({score.expected_found}/{score.expected_total}; "
         f"target >= {RECALL_TARGET})"

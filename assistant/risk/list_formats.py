@@ -48,9 +48,7 @@ OFAC_EMPTY = "-0-"
 OFAC_ALIAS_TYPES = frozenset({"aka", "fka", "nka"})
 # Entity schemas of an OpenSanctions export that are parties one can deal with (not addresses,
 # sanctions, ownership links, ...).
-FTM_PARTY_SCHEMAS = frozenset(
-    {"Person", "Organization", "Company", "LegalEntity", "PublicBody", "Vessel", "Airplane"}
-)
+FTM_PARTY_SCHEMAS = frozenset({"Person", "Organization", "Company", "LegalEntity", "PublicBody", "Vessel", "Airplane"})
 _FTM_COUNTRY_PROPS = ("country", "nationality", "citizenship", "jurisdiction", "flag", "registrationCountry")
 _WEAK_AKA_RE = re.compile(r"a\.k\.a\.,?\s*'([^']+)'", re.IGNORECASE)
 _NATIONALITY_RE = re.compile(r"\b(?:nationality|citizen)\s+([A-Z][A-Za-z .'-]+?)(?=;|\.|$|,)", re.IGNORECASE)
@@ -235,10 +233,10 @@ def _read_ofac(texts: dict[Path, str], formats: dict[Path, str]) -> ParsedList:
                 alias, remarks = _ofac(row[3]), _ofac(row[4]).lower()
                 if not alias:
                     continue
-                weak = "weak" in remarks or normalize_name(alias).key in record["weak"]
-                if weak and any(n.label == alias for n in record["names"]):
+                is_weak = "weak" in remarks or normalize_name(alias).key in record["weak"]
+                if is_weak and any(n.label == alias for n in record["names"]):
                     continue  # already read from the remarks
-                record["names"].append(ListedName(alias, WEAK if weak else STRONG))
+                record["names"].append(ListedName(alias, WEAK if is_weak else STRONG))
         elif fmt == "ofac-add":
             for line, row in _ofac_rows(path, texts[path], OFAC_ADD_COLUMNS):
                 record = _ofac_record(records, row[0].strip(), path, line)

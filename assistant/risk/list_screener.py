@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .list_formats import ListEntry, ListedName
+from .list_formats import ListedName, ListEntry
 from .names import (
     NormalizedName,
     TokenizedText,
@@ -237,7 +237,8 @@ class StoredListScreener:
                 texts.append(tokenize(latin))
             found: list[tuple[Rank, PartyHit]] = []
             for tokenized, anchored, targets in self._lookup(snap, texts):
-                for span in candidate_spans(tokenized, require_capitals=False, focus=lambda k: bool(anchored[k])):
+                focus = [bool(reached) for reached in anchored]
+                for span in candidate_spans(tokenized, require_capitals=False, focus=focus.__getitem__):
                     reached = set().union(*anchored[span.first_token : span.last_token + 1])
                     candidate = Candidate(span.text, span.name)
                     found.extend(self._score(candidate, (targets[i] for i in reached), countries))

@@ -342,8 +342,9 @@ def similarity(candidate: NormalizedName, listed: NormalizedName, *, person: boo
     one, or a shortened name) count only for candidates of several words that share the listed
     name's identity (see `shares_identity`). A lone candidate word must be able to stand alone.
     Word by word (`aligned_similarity`), transliterated spellings, initials and, for a person, one missing
-    middle name or patronymic are allowed. When one side is written in an abjad (Arabic, Persian, Hebrew: vowels mostly unwritten) and the
-    other is not, their consonant skeletons are compared instead, a little below a literal match.
+    middle name or patronymic are allowed. When one side is written in an abjad (Arabic, Persian, Hebrew:
+    vowels mostly unwritten) and the other is not, their consonant skeletons are compared too, a little
+    below a literal match.
     """
     if candidate.is_empty or listed.is_empty:
         return 0.0
@@ -374,7 +375,9 @@ def consonant_similarity(candidate: NormalizedName, listed: NormalizedName) -> f
     theirs = [skeleton(t) for t in listed.tokens if not is_legal_form(t)]
     if not ours or not theirs or sum(map(len, ours)) < _MIN_SKELETON_CHARS:
         return 0.0
-    score = max(fuzz.ratio(" ".join(sorted(ours)), " ".join(sorted(theirs))), fuzz.ratio("".join(ours), "".join(theirs)))
+    score = max(
+        fuzz.ratio(" ".join(sorted(ours)), " ".join(sorted(theirs))), fuzz.ratio("".join(ours), "".join(theirs))
+    )
     return score * _SKELETON_WEIGHT
 
 

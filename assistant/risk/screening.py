@@ -425,7 +425,10 @@ def _country_note(target: NameTarget, countries: Sequence[str]) -> tuple[float, 
         return 0.0, ""
     shared = [c for c in countries if c in target.countries]
     if shared:
-        return COUNTRY_SUPPORT, f"the deal's country {', '.join(shared)} is a country of the listing (+{COUNTRY_SUPPORT:g})"
+        return (
+            COUNTRY_SUPPORT,
+            f"the deal's country {', '.join(shared)} is a country of the listing (+{COUNTRY_SUPPORT:g})",
+        )
     return -COUNTRY_CONTRADICTION, (
         f"the listing names {', '.join(target.countries)}, the deal {', '.join(countries)} (-{COUNTRY_CONTRADICTION:g})"
     )

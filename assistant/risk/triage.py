@@ -132,7 +132,9 @@ def _party_fact(hit: PartyHit) -> str:
     version = f"version {hit.list_version}" if hit.list_version else ""
     loaded = f"loaded {hit.loaded_at[:10]}" if hit.loaded_at else ""
     detail = ", ".join(x for x in (version, loaded) if x)
-    return f"{hit.party} on {hit.list_name}" + (f" ({detail}; score {hit.score})" if detail else f" (score {hit.score})")
+    return f"{hit.party} on {hit.list_name}" + (
+        f" ({detail}; score {hit.score})" if detail else f" (score {hit.score})"
+    )
 
 
 class TriageEngine:
