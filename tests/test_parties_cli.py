@@ -50,7 +50,9 @@ def test_refusals_are_one_line_with_exit_code_2(cli_home: Path, tmp_path: Path) 
 
 
 def test_a_reload_under_another_name_keeps_both_lists(cli_home: Path, tmp_path: Path) -> None:
-    assert run_cli("parties", "load", str(write_ftm(tmp_path / "os.json")), "--list", "OS", home=cli_home).returncode == 0
+    assert (
+        run_cli("parties", "load", str(write_ftm(tmp_path / "os.json")), "--list", "OS", home=cli_home).returncode == 0
+    )
     assert run_cli("parties", "load", *map(str, write_ofac(tmp_path / "o")), home=cli_home).returncode == 0
     names = [i["list"] for i in json.loads(run_cli("parties", "list", "--json", home=cli_home).stdout)]
     assert names == ["OFAC SDN", "OS"]

@@ -104,7 +104,7 @@ def test_several_files_form_one_list_only_for_ofac(tmp_path: Path) -> None:
     with pytest.raises(ListFormatError, match="one at a time"):
         read_list_files([write_ftm(tmp_path / "a.json"), write_project_csv(tmp_path / "b.csv")])
     alt_only = write_ofac(tmp_path / "ofac")[1]
-    with pytest.raises(ListFormatError, match="exactly one sdn.csv"):
+    with pytest.raises(ListFormatError, match=r"exactly one sdn\.csv"):
         read_list_files([alt_only])
 
 

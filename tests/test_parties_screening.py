@@ -118,7 +118,7 @@ def test_a_malformed_file_changes_nothing(loaded: AssistantService, tmp_path: Pa
     [before] = loaded.party_lists.lists()
     files = write_ofac(tmp_path / "broken")
     files[0].write_text(files[0].read_text(encoding="utf-8") + '7010,"HALF A ROW"\r\n', encoding="utf-8")
-    with pytest.raises(ListFormatError, match="sdn.csv, line"):
+    with pytest.raises(ListFormatError, match=r"sdn\.csv, line"):
         loaded.load_party_list(files, COMPLIANCE)
     assert loaded.party_lists.lists() == [before]
     assert _parties(loaded, "cargo on the Glacier Wren") == {"GLACIER WREN"}

@@ -220,7 +220,7 @@ class StoredListScreener:
             texts = [tokenize(n.strip()) for n in names if n.strip()]
             texts += [tokenize(latin) for n in names if (latin := romanized(n))]
             found: list[tuple[Rank, PartyHit]] = []
-            for tokenized, anchored, targets in self._lookup(snap, texts):
+            for tokenized, anchored, targets, _ in self._lookup(snap, texts):
                 reached = {nid for nids in anchored for nid in nids}
                 candidate = Candidate(tokenized.text, name_from_tokens(tokenized.text, tokenized.tokens))
                 found.extend(self._score(candidate, (targets[i] for i in reached), countries))
@@ -236,10 +236,22 @@ class StoredListScreener:
             if latin:
                 texts.append(tokenize(latin))
             found: list[tuple[Rank, PartyHit]] = []
-            for tokenized, anchored, targets in self._lookup(snap, texts):
+            for tokenized, anchored, targets, anchors in self._lookup(snap, texts):
                 focus = [bool(reached) for reached in anchored]
+                near_initials = _near_initials(tokenized)
                 for span in candidate_spans(tokenized, require_capitals=False, focus=focus.__getitem__):
-                    reached = set().union(*anchored[span.first_token : span.last_token + 1])
+                    words = range(span.first_token, span.last_token + 1)
+                    # A span is compared with a listed name only when it holds enough of the name's words.
+                    counts: dict[int, int] = defaultdict(int)
+                    for k in words:
+                        for nid in anchored[k]:
+                            counts[nid] += 1
+                    by_initials = any(k in near_initials for k in words)
+                    reached = [
+                        nid
+                        for nid, count in counts.items()
+                        if by_initials or count >= min(MIN_ANCHORS_FOUND, anchors.get(nid, 1))
+                    ]
                     candidate = Candidate(span.text, span.name)
                     found.extend(self._score(candidate, (targets[i] for i in reached), countries))
             return best_per_party(found)
@@ -251,14 +263,16 @@ class StoredListScreener:
 
     def _lookup(
         self, snap: IndexSnapshot, texts: Sequence[TokenizedText]
-    ) -> list[tuple[TokenizedText, list[set[int]], dict[int, NameTarget]]]:
-        """For each text: per token, the candidate names it leads to; and those names, read back."""
+    ) -> list[tuple[TokenizedText, list[set[int]], dict[int, NameTarget], dict[int, int]]]:
+        """For each text: per token, the candidate names it leads to; those names, read back; and how many
+        distinctive words each has."""
         token_keys = [[index_keys(token.folded) for token in tokenized.tokens] for tokenized in texts]
         wanted = {key for per_text in token_keys for keys in per_text for key in keys}
         by_key: dict[str, list[Posting]] = defaultdict(list)
         for posting in snap.postings(wanted):
             by_key[posting.key].append(posting)
         results = []
+        all_anchors: dict[int, int] = {}
         all_candidates: set[int] = set()
         per_text: list[list[set[int]]] = []
         for tokenized, keys_of_tokens in zip(texts, token_keys, strict=True):
@@ -283,10 +297,11 @@ class StoredListScreener:
                 if len(found) >= min(MIN_ANCHORS_FOUND, anchors[nid]) or nid in by_initials
             }
             all_candidates |= candidates
+            all_anchors.update(anchors)
             per_text.append([reached & candidates for reached in reached_by_token])
         targets = {stored.name_id: _target(stored) for stored in snap.names(all_candidates)}
         for tokenized, anchored in zip(texts, per_text, strict=True):
-            results.append((tokenized, [{i for i in nids if i in targets} for nids in anchored], targets))
+            results.append((tokenized, [{i for i in nids if i in targets} for nids in anchored], targets, all_anchors))
         return results
 
 

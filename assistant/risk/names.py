@@ -13,6 +13,7 @@ words), which the screening back-ends compare with listed names.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +35,8 @@ _MIN_KEPT_IDENTITY_CHARS = 5
 _MIN_SKELETON_CHARS = 4
 _SKELETON_WEIGHT = 0.95
 _FUZZY_KEY_MIN_CHARS = 5
+# One-letter deletions of shorter skeletons (3 consonants or fewer) would lead to too many unrelated names.
+_MIN_DELETION_SKELETON = 5
 _MIN_SKELETON_WORD = 3
 _SKELETON_WORD_WEIGHT = 0.96
 _INITIAL_SCORE = 92.0
@@ -265,6 +268,7 @@ def can_stand_alone(name: NormalizedName) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def token_similarity(a: str, b: str) -> float:
     """How alike two folded words are (0-100): spelling, or the same consonants in another transliteration
     ("wolkanow"/"volkanov", "zhdankoff"/"zhdankov")."""
@@ -360,6 +364,7 @@ def similarity(candidate: NormalizedName, listed: NormalizedName, *, person: boo
     return whole
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def is_abjad(text: str) -> bool:
     """Whether the text has letters of Arabic-script or Hebrew alphabets (vowels mostly unwritten)."""
     return any(0x0590 <= ord(ch) <= 0x06FF or 0x0750 <= ord(ch) <= 0x08FF or 0xFB1D <= ord(ch) <= 0xFEFF for ch in text)
@@ -391,6 +396,7 @@ _SOUND_RULES: tuple[tuple[str, str], ...] = (
 _VOWELS = frozenset("aeiouy")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def skeleton(token: str, *, j_as_vowel: bool = False) -> str:
     """A folded token's consonants after evening out common transliteration variants, doubled letters
     collapsed: "yevgeny" and "evgenii" -> "vgn", "qolizandi" and "qlyzndy" -> "klsnd". With `j_as_vowel`,
@@ -415,7 +421,7 @@ def index_keys(token: str) -> set[str]:
     for skel in {skeleton(token), skeleton(token, j_as_vowel=True)}:
         if len(skel) >= 2:
             keys.add("~" + skel)
-        if len(token) >= _FUZZY_KEY_MIN_CHARS and len(skel) >= 4:
+        if len(token) >= _FUZZY_KEY_MIN_CHARS and len(skel) >= _MIN_DELETION_SKELETON:
             keys.update("~" + skel[:i] + skel[i + 1 :] for i in range(len(skel)))
     return keys
 
