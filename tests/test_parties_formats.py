@@ -112,3 +112,15 @@ def test_fixture_rows_are_referenced_by_the_sdn_rows() -> None:
     # A guard on the fixture itself: every alias and address belongs to a listed entry.
     listed = {"7001", "7002", "7003", "7004", "7005"}
     assert {row[0] for row in ALT_ROWS + ADD_ROWS} <= listed
+
+
+def test_the_measurement_fixture_round_trips_through_the_ofac_reader(tmp_path: Path) -> None:
+    from assistant.evals.metrics import load_jsonl
+    from assistant.evals.parties import write_ofac_files
+
+    parties = load_jsonl(Path(__file__).resolve().parent.parent / "evals" / "parties_fixture.jsonl")
+    files, ids = write_ofac_files(parties, tmp_path)
+    parsed = read_list_files(files)
+    assert len(parsed.entries) == len(parties) == len(ids)
+    weak = {n.label for e in parsed.entries for n in e.names if n.strength == "weak"}
+    assert weak == {w for p in parties for w in p.get("weak_aliases") or []}
