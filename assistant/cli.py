@@ -271,6 +271,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:
             questions, offtopic = chosen(None, "questions*.jsonl"), chosen(None, "offtopic*.jsonl")
         return main_answer_eval(Settings(), questions, offtopic, as_json=args.json)
+    if args.parties:
+        from .evals.parties import main_party_eval
+
+        fixture = EVALS_DIR / "parties_fixture.jsonl"
+        phrases = Path(args.party_phrases) if args.party_phrases else EVALS_DIR / "party_phrases.jsonl"
+        for path in (fixture, phrases):
+            if not path.is_file():
+                _fail(f"{path}: file not found")
+        return main_party_eval(Settings(), fixture, phrases, as_json=args.json)
+
     if args.triage_only or args.decided_cases:
         from .evals.triage_sets import main_triage_eval
 
@@ -378,8 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     slack.set_defaults(func=cmd_slack)
 
     from .cli_cases import register as register_cases
+    from .cli_parties import register as register_parties
 
     register_cases(sub)
+    register_parties(sub)
 
     ev = sub.add_parser(
         "eval", help="score answers, refusals and triage beside a LangChain baseline; exit 1 below a threshold"
@@ -402,6 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only answers: figures per question set (default: every evals/questions*.jsonl and offtopic*.jsonl"
         " but the sealed ones)",
+    )
+    ev.add_argument(
+        "--parties",
+        action="store_true",
+        help="only restricted-party screening: evals/parties_fixture.jsonl loaded as OFAC files, phrases screened",
+    )
+    ev.add_argument(
+        "--party-phrases", metavar="FILE", help="phrases for --parties (default: evals/party_phrases.jsonl)"
     )
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--report", metavar="DIR", help="write report.md, report.json and PNG charts here")

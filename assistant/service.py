@@ -30,8 +30,10 @@ from .knowledge.store import VectorStore
 if TYPE_CHECKING:
     from .answers.llm import LLMComposer
     from .cases import Case, CaseStore
+    from .cases.party_lists import ListInfo, PartyLists
     from .cases.records import ApiKeys, EventLog, FeedbackLog
     from .cases.screenings import ScreeningLog
+    from .risk.screening import PartyHit, PartyScreener
     from .risk.triage import DealFields, TriageEngine, TriageResult
 
 log = logging.getLogger(__name__)
@@ -235,14 +237,81 @@ class AssistantService:
         """The triage engine over the risk policy files (loaded, and validated, on first use)."""
         if self._triage is None:
             from .risk.policy import load_risk_policy
-            from .risk.screening import create_screener
             from .risk.triage import TriageEngine
 
             folder = self.settings.risk_folder
             policy = load_risk_policy(folder)
-            screener = create_screener(folder / "restricted_parties.csv", self.settings.yente_url)
-            self._triage = TriageEngine(policy, self.embedder, screener, self._llm_signal_reader(policy))
+            self._triage = TriageEngine(policy, self.embedder, self.party_screener(), self._llm_signal_reader(policy))
         return self._triage
+
+    # -- restricted-party lists ----------------------------------------------------------------------------
+
+    def party_screener(self, threshold: float | None = None) -> PartyScreener:
+        """The screening back-end: yente when ASSISTANT_YENTE_URL is set; else the lists loaded into the case
+        database (`assistant parties load`), and the shipped sample CSV while none is loaded."""
+        from .risk.list_screener import StoredListScreener
+        from .risk.screening import DEFAULT_THRESHOLD, create_screener
+
+        csv_path = self.settings.risk_folder / "restricted_parties.csv"
+        if self.settings.yente_url.strip():
+            return create_screener(csv_path, self.settings.yente_url, threshold=threshold or DEFAULT_THRESHOLD)
+        fallback = create_screener(csv_path, threshold=threshold or DEFAULT_THRESHOLD)
+        return StoredListScreener(self.party_lists, fallback, threshold=threshold or DEFAULT_THRESHOLD)
+
+    @property
+    def party_lists(self) -> PartyLists:
+        """The restricted-party lists loaded into the case database."""
+        from .cases.party_lists import PartyLists
+
+        return PartyLists(self.cases.engine)
+
+    def load_party_list(self, paths: Sequence[Path], user: User, list_name: str | None = None) -> ListInfo:
+        """Read one list's files (format detected from their content) and put it in force, replacing the
+        list of the same name in one transaction. A file that cannot be read changes nothing."""
+        from .cases.party_lists import EntryRow, NameRow
+        from .risk.list_formats import read_list_files
+        from .risk.list_screener import index_entry
+
+        self._require_decider(user, "load restricted-party lists")
+        parsed = read_list_files(list(paths))
+        name = (list_name or parsed.default_name).strip()
+        if not name or len(name) > 200:
+            raise QuestionError("the list name must be 1 to 200 characters")
+        entries = [
+            EntryRow(
+                key=entry.key,
+                name=entry.name,
+                kind=entry.kind,
+                programs=entry.programs,
+                countries=entry.countries,
+                listed_on=entry.listed_on,
+                source=entry.source,
+                names=[
+                    NameRow(n.label, n.strength, n.tokens, n.removed, n.anchors, n.keys) for n in index_entry(entry)
+                ],
+            )
+            for entry in parsed.entries
+        ]
+        info = self.party_lists.replace(
+            name=name,
+            version=parsed.digest,
+            format=parsed.format,
+            source_files=[Path(f).name for f in parsed.source_files],
+            published=parsed.published,
+            loaded_by=user.id,
+            entries=entries,
+        )
+        log.info(
+            "restricted-party list loaded",
+            extra={"event": "party_list_loaded", "list": info.name, "version": info.version, "entries": info.entries},
+        )
+        return info
+
+    def search_parties(self, name: str, countries: Sequence[str] = (), *, threshold: float) -> list[PartyHit]:
+        """The listed parties a name matches at or above `threshold` (lower than the screening's to see near
+        misses), best first."""
+        text = validate_question(name)
+        return self.party_screener(threshold).screen_names([text], countries=countries)
 
     def _llm_signal_reader(self, policy: Any) -> Any:
         """With ASSISTANT_LLM set, an LLM reading of each deal that can only raise its level; else None."""

@@ -272,3 +272,63 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Moved on by sign-out; sessions started under an older version are refused (migration 0004).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PartyListRow(Base):
+    """A restricted-party list in force: one row per list name, replaced whole when the list is re-loaded."""
+
+    __tablename__ = "party_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    version: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(32))
+    source_files: Mapped[list[str]] = mapped_column(JSON)
+    entry_count: Mapped[int] = mapped_column(Integer)
+    name_count: Mapped[int] = mapped_column(Integer)
+    published: Mapped[str] = mapped_column(String(32))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    loaded_by: Mapped[str] = mapped_column(String(200))
+
+
+class PartyEntryRow(Base):
+    """One listed party of a list."""
+
+    __tablename__ = "party_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    list_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    programs: Mapped[str] = mapped_column(Text)
+    countries: Mapped[str] = mapped_column(String(400))
+    listed_on: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)
+
+
+class PartyNameRow(Base):
+    """One name or alias of a listed party, with its normalised words (so screening need not redo them)."""
+
+    __tablename__ = "party_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    list_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    label: Mapped[str] = mapped_column(Text)
+    strength: Mapped[str] = mapped_column(String(8))
+    tokens: Mapped[str] = mapped_column(Text)
+    removed: Mapped[str] = mapped_column(Text)
+
+
+class PartyKeyRow(Base):
+    """The lookup index: a word key (a word, its consonant skeleton or a one-letter deletion of it) that
+    leads to a listed name, and which of the name's distinctive words (`slot`, of `anchors`) it stands for."""
+
+    __tablename__ = "party_keys"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    list_id: Mapped[int] = mapped_column(Integer, index=True)
+    anchors: Mapped[int] = mapped_column(Integer)

@@ -53,6 +53,8 @@ _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 _REF_PATTERN = re.compile(r"DD-(\d{4})-(\d{1,9})")
 _WRITE_OPTION = "assistant_case_write"
+WRITE_OPTION: Final = _WRITE_OPTION
+"""Execution option that makes a SQLite transaction BEGIN IMMEDIATE (take the write lock up front)."""
 # Any constant works; it only has to be the same for every process that migrates this database.
 _MIGRATION_LOCK_KEY = 0x63617365
 

@@ -19,6 +19,7 @@ from ..knowledge.embeddings import Embedder
 from ..service import AssistantService, create_service
 from .figures import Figure, machine, render
 from .metrics import load_jsonl, percentile
+from .party_bench import party_screening_figure
 from .scale import SCALE_CHUNKS, run_scale
 
 __all__ = ["Figure", "machine", "main_bench", "render", "run_bench"]
@@ -97,7 +98,9 @@ def run_bench(settings: Settings, questions_file: Path, rounds: int = 3) -> list
             )
         )
 
-        figures.append(_screen_figure(service, embedder, questions_file.parent))
+        screen_figure = _screen_figure(service, embedder, questions_file.parent)
+        figures.append(screen_figure)
+        figures.append(party_screening_figure(settings, _bench_deals(questions_file.parent), screen_figure.value))
 
         env = {**os.environ, "ASSISTANT_HOME": tmp, "ASSISTANT_CORPUS": str(settings.corpus)}
         env.pop("ASSISTANT_CHROMA_URL", None)
@@ -140,14 +143,18 @@ def run_bench(settings: Settings, questions_file: Path, rounds: int = 3) -> list
     return figures
 
 
-def _screen_figure(service: AssistantService, embedder: Embedder, evals_dir: Path) -> Figure:
-    """Median time to screen a deal (no case) beside the model's share of it: embedding the deal's clauses."""
-    deals = [
+def _bench_deals(evals_dir: Path) -> list[str]:
+    return [
         str(item["scenario"])
         for path in sorted(evals_dir.glob("deals*.jsonl"))
         if not path.name.startswith("deals_sealed")  # never read before its single measurement
         for item in load_jsonl(path)
     ]
+
+
+def _screen_figure(service: AssistantService, embedder: Embedder, evals_dir: Path) -> Figure:
+    """Median time to screen a deal (no case) beside the model's share of it: embedding the deal's clauses."""
+    deals = _bench_deals(evals_dir)
     user = User.for_audience("internal")
     extractor = service.triage.extractor
     for deal in deals[:5]:

@@ -1,8 +1,9 @@
 """Name normalisation, comparison and candidate extraction for restricted-party screening.
 
-Names are compared in a folded form: case-folded, without accents, transliterated from Cyrillic and
-Greek, without punctuation and without legal-form words at either end, so that "Šarović Telekom
-d.o.o." and "SAROVIC TELEKOM LLC" become the same tokens. Similarity is rapidfuzz on those forms, with
+Names are compared in a folded form: case-folded, without accents, other alphabets (Cyrillic, Greek,
+Arabic, Persian, ...) written in Latin by anyascii, without punctuation, honorifics and legal-form
+words at the edges, so that "Šarović Telekom d.o.o." and "SAROVIC TELEKOM LLC" become the same tokens.
+The word lists live in corpus/risk/name_words.yaml. Similarity is rapidfuzz on those forms, with
 a guard that keeps generic words ("Security Solutions") and lone tokens ("Farhad") from matching a
 listed party on their own.
 
@@ -12,12 +13,16 @@ words), which the screening back-ends compare with listed names.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from anyascii import anyascii
 from rapidfuzz import fuzz
+
+from .name_words import NameWords, shipped_name_words
 
 MAX_SPAN_TOKENS = 6
 """Longest candidate span, in tokens, cut from free text."""
@@ -26,83 +31,35 @@ TOKEN_MATCH = 80.0
 """Two tokens count as the same word at this rapidfuzz ratio (covers transliteration variants)."""
 
 _MIN_LONE_TOKEN_CHARS = 4
+_MIN_KEPT_IDENTITY_CHARS = 5
+_MIN_SKELETON_CHARS = 4
+_SKELETON_WEIGHT = 0.95
+_FUZZY_KEY_MIN_CHARS = 5
+# One-letter deletions of shorter skeletons (3 consonants or fewer) would lead to too many unrelated names.
+_MIN_DELETION_SKELETON = 5
+_MIN_SKELETON_WORD = 3
+_SKELETON_WORD_WEIGHT = 0.96
+_INITIAL_SCORE = 92.0
+_MISSING_NAME_COST = 0.06
 
 
-def _words(text: str) -> frozenset[str]:
-    """A word list written as whitespace-separated text (easier to read and edit than a literal)."""
-    return frozenset(text.split())
+def _words() -> NameWords:
+    """The matcher's word lists (corpus/risk/name_words.yaml), read on first use."""
+    return shipped_name_words(fold)
 
 
-# Legal forms, folded (dots dropped). Only stripped at the edges of a name, and never the last token.
-LEGAL_SUFFIXES: frozenset[str] = _words(
-    """
-    llc ltd limited gmbh mbh ag kg kgaa ohg ug jsc ojsc pjsc cjsc ooo oao zao ao pao
-    sa sas sasu sarl sca snc fze fzco fzc fzllc doo dd as asa aps ab oy oyj bv nv spa srl sl slu
-    sau ltda lda pte inc incorporated corp corporation co company plc llp lp pty pvt bhd sdn tbk kft
-    zrt nyrt sro spol ad ead ood eood se ehf hf kk coltd pteltd
-    """
-)
-LEGAL_PREFIXES: frozenset[str] = _words("ooo oao zao ao pao pjsc ojsc cjsc jsc tov too pt")
-_MULTI_TOKEN_FORMS: tuple[tuple[str, ...], ...] = (
-    ("gmbh", "co", "kg"),
-    ("ag", "co", "kg"),
-    ("sp", "z", "oo"),
-    ("sa", "de", "cv"),
-    ("s", "de", "rl"),
-    ("co", "kg"),
-)
-_UNSPACED_LEGAL_FORMS: tuple[str, ...] = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "公司")
+def _is_transliterated_char(ch: str) -> bool:
+    """Letters of alphabets and abjads other than Latin (Cyrillic, Greek, Arabic, Hebrew, ...): anyascii
+    writes them in Latin. Scripts without spaces (Han, kana, Thai) stay as written, so that a name can
+    be found inside a longer run of them; `romanized` gives their Latin reading separately."""
+    return ord(ch) >= 0x250 and ch.isalpha() and not _is_unspaced_char(ch)
 
-# Words too generic to identify a party by themselves: business vocabulary in the languages of the
-# list, plus ordinary English words that happen to appear in listed names.
-COMMON_WORDS: frozenset[str] = _words(
-    """
-    a an and the of for to in on at by with from new old other
-    group holding holdings company companies international intl global general trading trade
-    services service solutions solution systems system technology technologies tech technical
-    networks network net telecom telecoms telekom telecommunications communications comm
-    analytics analytic analytik data digital security secure defence defense vision visual video
-    optics optical optic research institute center centre it logistics harbour harbor port
-    shipping dynamics aerial aviation uav drone drones advanced industries industrial industry
-    engineering consulting partners enterprises enterprise ventures capital investments
-    investment management software hardware electronics electronic media labs lab science
-    sciences scientific development export import supply supplies products project projects
-    resources energy power smart info informatics information interception intelligence
-    surveillance monitoring lantern ridge mirror fen quill hexa mark kestrel cold wind north south
-    east west first national state city bank university hospital police ministry
-    sicherheit sicherheitstechnik technik technologie systeme systemes systemy sistemas sistemi
-    optica optique optik avanzada avanzadas avanzado avanzados avancees seguridad securite
-    soluciones tecnologia telecomunicaciones bilisim bilgi teknoloji sistemleri guvenlik
-    hizmetleri ticaret sanayi nii tsentr tekhnologii svyaz kompaniya gruppa systimata dar
-    دار شركة مؤسسة مجموعة للتجارة التجارة تجارة العامة العالمية
-    """
-)
-
-_CONNECTORS: frozenset[str] = _words("de da del della di du van von der den al el bin ibn la le y of and")
-
-_CYRILLIC = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z", "и": "i",
-    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
-    "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y",
-    "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i", "є": "ye", "ґ": "g", "ђ": "dj", "ћ": "c",
-    "џ": "dz", "љ": "lj", "њ": "nj", "ј": "j", "ѓ": "g", "ќ": "k", "ѕ": "dz",
-}  # fmt: skip
-_GREEK = {
-    "α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th", "ι": "i",
-    "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "x", "ο": "o", "π": "p", "ρ": "r", "σ": "s",
-    "ς": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "ch", "ψ": "ps", "ω": "o",
-}  # fmt: skip
-# Latin letters that NFKD does not decompose, and Arabic-script letters written two ways.
-_OTHER = {
-    "ø": "o", "đ": "d", "ł": "l", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ı": "i", "ħ": "h",
-    "ی": "ي", "ى": "ي", "ک": "ك", "ـ": "",
-}  # fmt: skip
-_TRANSLIT = str.maketrans({**_CYRILLIC, **_GREEK, **_OTHER})
 
 # A word, possibly with inner dots, apostrophes or slashes (S.A., d.o.o., O'Neil, A/S) and a final dot.
 _TOKEN_RE = re.compile(r"\w+(?:[.'’ʼ/]\w+)*\.?")
-_INNER_PUNCT_RE = re.compile(r"[.'’ʼ/_]")
 _POSSESSIVE_RE = re.compile(r"(?<=\w\w)['’ʼ]s$")
+_INITIAL_RE = re.compile(r"[^\W\d_a-z]\.?|[^\W\d_]\.")
+_INITIALS_RUN_RE = re.compile(r"(?:[^\W\d_]\.){2,}")
 # Characters allowed between two tokens of one name: spaces, hyphens, commas ("Gholizandi, Farhad").
 _JOINING_GAP_RE = re.compile(r"[\s\-‐‑–,&]*")
 
@@ -125,15 +82,43 @@ def is_unspaced(text: str) -> bool:
 
 
 def fold(text: str) -> str:
-    """Case-fold, strip accents and transliterate Cyrillic/Greek; punctuation is left alone."""
+    """Case-fold, strip accents and write other alphabets in Latin (anyascii); punctuation is left alone.
+
+    >>> fold("Šarović"), fold("Шаровић"), fold("Πυραλέων")
+    ('sarovic', 'sharovic', 'pyraleon')
+    """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in {"Mn", "Me", "Cf"})
-    return unicodedata.normalize("NFC", kept.translate(_TRANSLIT))
+    kept = unicodedata.normalize("NFC", kept)
+    if any(ord(ch) >= 0x80 for ch in kept):
+        kept = "".join(anyascii(ch).lower() if _needs_ascii(ch) else ch for ch in kept)
+    return kept
+
+
+def _needs_ascii(ch: str) -> bool:
+    # Latin letters NFKD leaves alone (ø, ł, ı, æ, ß) and other alphabets; never Han, kana or Thai.
+    return ord(ch) >= 0x80 and not _is_unspaced_char(ch) and (ch.isalpha() or ch.isdigit())
+
+
+def romanized(text: str) -> str:
+    """The text with runs of scripts written without spaces given their Latin reading, one word per
+    syllable ("郝云琢" -> "Hao Yun Zuo"); '' when the text has none. Used to compare such names with
+    listed names written only in Latin letters."""
+    if not is_unspaced(text):
+        return ""
+    out = []
+    for ch in text:
+        if _is_unspaced_char(ch):
+            out.append(" " + anyascii(ch) + " ")
+        else:
+            out.append(ch)
+    return " ".join("".join(out).split())
 
 
 def _fold_token(raw: str) -> str:
     without_possessive = _POSSESSIVE_RE.sub("", raw)
-    return _INNER_PUNCT_RE.sub("", fold(without_possessive))
+    # anyascii writes some letters as punctuation (Arabic ʿayn as a backtick): only letters and digits stay.
+    return "".join(ch for ch in fold(without_possessive) if ch.isalnum())
 
 
 @dataclass(frozen=True)
@@ -161,7 +146,11 @@ def tokenize(text: str) -> TokenizedText:
     tokens = []
     for match in _TOKEN_RE.finditer(cleaned):
         folded = _fold_token(match.group())
-        if folded:
+        if _INITIALS_RUN_RE.fullmatch(match.group()) and not is_legal_form(folded):
+            # "O.V." is two initials; "S.A." stays one token, a legal form.
+            for offset in range(match.start(), match.end(), 2):
+                tokens.append(Token(cleaned[offset : offset + 2], _fold_token(cleaned[offset]), offset, offset + 2))
+        elif folded:
             tokens.append(Token(match.group(), folded, match.start(), match.end()))
     return TokenizedText(cleaned, tuple(tokens))
 
@@ -173,6 +162,8 @@ class NormalizedName:
     original: str
     tokens: tuple[str, ...]
     removed_forms: tuple[str, ...] = ()
+    initials: frozenset[str] = frozenset()
+    """Single letters written as initials ("A." or a capital "A"), which may stand for a listed word."""
 
     @property
     def text(self) -> str:
@@ -196,30 +187,32 @@ class NormalizedName:
 
 
 def _strip_legal_forms(tokens: list[Token]) -> tuple[list[str], list[str]]:
-    """Remove legal forms at both ends; return (remaining folded tokens, removed raw spellings)."""
+    """Remove honorifics and legal forms at the start, legal forms at the end; return (remaining folded
+    tokens, removed raw spellings). The last remaining word is never removed."""
+    words = _words()
     folded = [t.folded for t in tokens]
     raws = [t.raw for t in tokens]
     head: list[str] = []
     tail: list[str] = []
-    while len(folded) > 1 and folded[0] in LEGAL_PREFIXES:
+    while len(folded) > 1 and (folded[0] in words.legal_prefixes or folded[0] in words.honorifics):
         head.append(raws.pop(0))
         folded.pop(0)
     stripped = True
     while stripped:
         stripped = False
-        for form in _MULTI_TOKEN_FORMS:
+        for form in words.multi_word_legal_forms:
             size = len(form)
             if len(folded) > size and tuple(folded[-size:]) == form:
                 tail[:0] = raws[-size:]
                 del folded[-size:], raws[-size:]
                 stripped = True
                 break
-        if not stripped and len(folded) > 1 and folded[-1] in LEGAL_SUFFIXES:
+        if not stripped and len(folded) > 1 and folded[-1] in words.legal_suffixes:
             tail.insert(0, raws.pop())
             folded.pop()
             stripped = True
     if folded and is_unspaced(folded[-1]):
-        for suffix in _UNSPACED_LEGAL_FORMS:
+        for suffix in words.unspaced_legal_forms:
             last = folded[-1]
             if last.endswith(suffix) and len(last) > len(suffix):
                 folded[-1] = last[: -len(suffix)]
@@ -231,7 +224,8 @@ def _strip_legal_forms(tokens: list[Token]) -> tuple[list[str], list[str]]:
 def name_from_tokens(original: str, tokens: Sequence[Token]) -> NormalizedName:
     """Normalise a name already cut into tokens (e.g. a span of a longer text)."""
     folded, removed = _strip_legal_forms(list(tokens))
-    return NormalizedName(original, tuple(folded), tuple(removed))
+    initials = frozenset(t.folded for t in tokens if _INITIAL_RE.fullmatch(t.raw))
+    return NormalizedName(original, tuple(folded), tuple(removed), initials)
 
 
 def normalize_name(name: str) -> NormalizedName:
@@ -245,9 +239,16 @@ def normalize_name(name: str) -> NormalizedName:
     return name_from_tokens(name, tokenize(name).tokens)
 
 
+def is_legal_form(token: str) -> bool:
+    """Whether a folded token is a legal form ("llc", "gmbh", "ooo", ...)."""
+    words = _words()
+    return token in words.legal_suffixes or token in words.legal_prefixes
+
+
 def is_distinctive(token: str) -> bool:
     """Whether a folded token can help identify a party (not generic, a legal form or a number)."""
-    if token in COMMON_WORDS or token in LEGAL_SUFFIXES or token in LEGAL_PREFIXES:
+    words = _words()
+    if token in words.common_words or token in words.legal_suffixes or token in words.legal_prefixes:
         return False
     if token.isdigit():
         return False
@@ -267,8 +268,53 @@ def can_stand_alone(name: NormalizedName) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def token_similarity(a: str, b: str) -> float:
+    """How alike two folded words are (0-100): spelling, or the same consonants in another transliteration
+    ("wolkanow"/"volkanov", "zhdankoff"/"zhdankov")."""
+    score = fuzz.ratio(a, b)
+    if score < 100 and a.isascii() and b.isascii():
+        for j_as_vowel in (False, True):
+            skel_a, skel_b = skeleton(a, j_as_vowel=j_as_vowel), skeleton(b, j_as_vowel=j_as_vowel)
+            if len(skel_a) >= _MIN_SKELETON_WORD and len(skel_b) >= _MIN_SKELETON_WORD:
+                score = max(score, fuzz.ratio(skel_a, skel_b) * _SKELETON_WORD_WEIGHT)
+    return score
+
+
 def _covered(token: str, candidate_tokens: Sequence[str]) -> bool:
-    return any(fuzz.ratio(token, other) >= TOKEN_MATCH for other in candidate_tokens)
+    return any(token_similarity(token, other) >= TOKEN_MATCH for other in candidate_tokens)
+
+
+def aligned_similarity(candidate: NormalizedName, listed: NormalizedName, *, person: bool = False) -> float:
+    """Word-by-word score: every candidate word paired with its own listed word (a close spelling, a
+    transliteration, or an initial for a word it begins), averaged. For a person listed with three or more
+    names, one listed name may be missing (a patronymic or middle name), at a cost; otherwise every listed
+    word must be paired. Needs two candidate words, one of them a whole word."""
+    ours, theirs = list(candidate.tokens), list(listed.tokens)
+    if len(ours) < 2 or len(ours) > len(theirs):
+        return 0.0
+    missing = len(theirs) - len(ours)
+    if missing > (1 if person and len(theirs) >= 3 else 0):
+        return 0.0
+    free = list(range(len(theirs)))
+    scores = []
+    whole = [t for t in ours if not (len(t) == 1 and t in candidate.initials)]
+    if not whole:
+        return 0.0
+    for token in sorted(whole, key=len, reverse=True):
+        best = max(free, key=lambda i: token_similarity(token, theirs[i]))
+        best_score = token_similarity(token, theirs[best])
+        if best_score < TOKEN_MATCH:
+            return 0.0
+        scores.append(best_score)
+        free.remove(best)
+    for initial in (t for t in ours if len(t) == 1 and t in candidate.initials):
+        starts = [i for i in free if theirs[i].startswith(initial)]
+        if not starts:
+            return 0.0
+        scores.append(_INITIAL_SCORE)
+        free.remove(starts[0])
+    return sum(scores) / len(scores) * (1 - _MISSING_NAME_COST * missing)
 
 
 def unmatched_tokens(name: NormalizedName, other: NormalizedName) -> tuple[str, ...]:
@@ -280,19 +326,29 @@ def shares_identity(candidate: NormalizedName, listed: NormalizedName) -> bool:
     """Whether the candidate keeps every distinctive word of the listed name (for partial matches).
 
     A shortened or extended name ("Quillomarca Optica" for "Quillomarca Optica Avanzada") may only
-    drop or add generic words; a listed name made only of generic words must be present in full.
+    drop or add generic words; a listed name made only of generic words must be present in full. What
+    is kept must hold a word long enough to be a name rather than an ordinary short word ("Cold Wind"
+    is not "Cold Wind Research Institute"), unless nothing was dropped.
     """
     distinctive = [t for t in listed.tokens if is_distinctive(t)] or list(listed.tokens)
-    return all(_covered(t, candidate.tokens) for t in distinctive)
+    if not all(_covered(t, candidate.tokens) for t in distinctive):
+        return False
+    if len(candidate.tokens) >= len(listed.tokens):
+        return True
+    return any(len(t) >= _MIN_KEPT_IDENTITY_CHARS or not t.isascii() for t in distinctive)
 
 
-def similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
+def similarity(candidate: NormalizedName, listed: NormalizedName, *, person: bool = False) -> float:
     """Score 0-100 for how well a candidate name matches a listed name (or alias).
 
     The whole-name score is the best of token-sorted and space-free comparisons, so word order,
     hyphens and spacing do not matter. Partial matches (rapidfuzz WRatio: a name inside a longer
     one, or a shortened name) count only for candidates of several words that share the listed
     name's identity (see `shares_identity`). A lone candidate word must be able to stand alone.
+    Word by word (`aligned_similarity`), transliterated spellings, initials and, for a person, one missing
+    middle name or patronymic are allowed. When one side is written in an abjad (Arabic, Persian, Hebrew:
+    vowels mostly unwritten) and the other is not, their consonant skeletons are compared too, a little
+    below a literal match.
     """
     if candidate.is_empty or listed.is_empty:
         return 0.0
@@ -300,8 +356,74 @@ def similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
         return 0.0
     whole = max(fuzz.ratio(candidate.key, listed.key), fuzz.ratio(candidate.compact, listed.compact))
     if len(candidate.tokens) > 1 and shares_identity(candidate, listed):
-        return max(whole, fuzz.WRatio(candidate.text, listed.text))
+        whole = max(whole, fuzz.WRatio(candidate.text, listed.text))
+    if is_abjad(candidate.original) != is_abjad(listed.original):
+        whole = max(whole, consonant_similarity(candidate, listed))
+    if whole < 100:
+        whole = max(whole, aligned_similarity(candidate, listed, person=person))
     return whole
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def is_abjad(text: str) -> bool:
+    """Whether the text has letters of Arabic-script or Hebrew alphabets (vowels mostly unwritten)."""
+    return any(0x0590 <= ord(ch) <= 0x06FF or 0x0750 <= ord(ch) <= 0x08FF or 0xFB1D <= ord(ch) <= 0xFEFF for ch in text)
+
+
+def consonant_similarity(candidate: NormalizedName, listed: NormalizedName) -> float:
+    """Similarity of the two names' consonant skeletons, word order aside, capped below a literal match.
+
+    Transliterations of Arabic-script names differ mostly in vowels ("Farhad"/"frhd"); the skeleton
+    comparison finds them, and the cap keeps it from reading as certain.
+    """
+    ours = [skeleton(t) for t in candidate.tokens if not is_legal_form(t)]
+    theirs = [skeleton(t) for t in listed.tokens if not is_legal_form(t)]
+    if not ours or not theirs or sum(map(len, ours)) < _MIN_SKELETON_CHARS:
+        return 0.0
+    score = max(
+        fuzz.ratio(" ".join(sorted(ours)), " ".join(sorted(theirs))), fuzz.ratio("".join(ours), "".join(theirs))
+    )
+    return score * _SKELETON_WEIGHT
+
+
+# Spellings that transliterations of one sound alternate between, reduced to one letter ("Zhdankoff",
+# "Jdankov" and "Schdankow" all end up as "jdnkv").
+_SOUND_RULES: tuple[tuple[str, str], ...] = (
+    ("sch", "s"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("sh", "s"), ("ch", "c"), ("zh", "j"),
+    ("dj", "j"), ("dzh", "j"), ("ck", "k"), ("q", "k"), ("c", "k"), ("x", "ks"), ("z", "s"), ("w", "v"),
+    ("f", "v"),
+)  # fmt: skip
+_VOWELS = frozenset("aeiouy")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def skeleton(token: str, *, j_as_vowel: bool = False) -> str:
+    """A folded token's consonants after evening out common transliteration variants, doubled letters
+    collapsed: "yevgeny" and "evgenii" -> "vgn", "qolizandi" and "qlyzndy" -> "klsnd". With `j_as_vowel`,
+    a 'j' counts as the vowel it is in German or Polish spellings ("Jurij" for "Yuriy")."""
+    out = token
+    for spelling, sound in _SOUND_RULES:
+        out = out.replace(spelling, sound)
+    if j_as_vowel:
+        out = out.replace("j", "y")
+    kept = [ch for ch in out if ch not in _VOWELS]
+    collapsed = [ch for i, ch in enumerate(kept) if i == 0 or ch != kept[i - 1]]
+    return "".join(collapsed)
+
+
+def index_keys(token: str) -> set[str]:
+    """Lookup keys of a folded token: the token, its consonant skeleton and, for longer words, the
+    skeleton with one letter deleted. Two tokens sharing a key are spelling or transliteration variants
+    worth comparing (a deletion on both sides is one substituted letter)."""
+    keys = {token}
+    if not token.isascii() or token.isdigit():
+        return keys
+    for skel in {skeleton(token), skeleton(token, j_as_vowel=True)}:
+        if len(skel) >= 2:
+            keys.add("~" + skel)
+        if len(token) >= _FUZZY_KEY_MIN_CHARS and len(skel) >= _MIN_DELETION_SKELETON:
+            keys.update("~" + skel[:i] + skel[i + 1 :] for i in range(len(skel)))
+    return keys
 
 
 @dataclass(frozen=True)
@@ -322,7 +444,7 @@ def _name_like(token: Token) -> bool:
         return True
     if first.isalpha() and not first.islower():
         return True  # scripts without letter case: Arabic, Han, ...
-    return token.folded in LEGAL_SUFFIXES or token.folded in LEGAL_PREFIXES
+    return is_legal_form(token.folded)
 
 
 def _runs(tokenized: TokenizedText, require_capitals: bool) -> Iterator[tuple[int, int]]:
@@ -330,7 +452,7 @@ def _runs(tokenized: TokenizedText, require_capitals: bool) -> Iterator[tuple[in
     tokens = tokenized.tokens
     run_start: int | None = None
     for i, token in enumerate(tokens):
-        usable = not require_capitals or _name_like(token) or token.folded in _CONNECTORS
+        usable = not require_capitals or _name_like(token) or token.folded in _words().connectors
         joined = (
             run_start is not None
             and _JOINING_GAP_RE.fullmatch(tokenized.text[tokens[i - 1].end : token.start]) is not None
@@ -346,9 +468,9 @@ def _runs(tokenized: TokenizedText, require_capitals: bool) -> Iterator[tuple[in
 
 def _trimmed(tokens: Sequence[Token], first: int, last: int, require_capitals: bool) -> Iterator[tuple[int, int]]:
     if require_capitals:
-        while first <= last and tokens[first].folded in _CONNECTORS and not _name_like(tokens[first]):
+        while first <= last and tokens[first].folded in _words().connectors and not _name_like(tokens[first]):
             first += 1
-        while last >= first and tokens[last].folded in _CONNECTORS and not _name_like(tokens[last]):
+        while last >= first and tokens[last].folded in _words().connectors and not _name_like(tokens[last]):
             last -= 1
     if first <= last:
         yield first, last
@@ -376,7 +498,7 @@ def candidate_spans(
                     continue
                 start, end = tokens[i].start, tokens[j].end
                 raw = tokenized.text[start:end].rstrip(".")
-                if tokens[j].folded in LEGAL_SUFFIXES:
+                if tokens[j].folded in _words().legal_suffixes:
                     raw = tokenized.text[start:end]  # keep the dot of "S.A." or "Ltd."
                 yield NameSpan(raw, start, end, i, j, name_from_tokens(raw, tokens[i : j + 1]))
 

@@ -82,6 +82,14 @@ class PartyHit:
     """The screened name or text span as written."""
     party_id: str
     """Stable identifier of the party within its back-end."""
+    list_version: str = ""
+    """Version of the list the hit came from (a loaded list: a digest of its files; the CSV: its file)."""
+    loaded_at: str = ""
+    """When that version was loaded (ISO 8601 UTC), '' for a list read from a file at start."""
+    alias_strength: str = ""
+    """primary, strong or weak: how strongly the matched name identifies the party."""
+    listed_countries: tuple[str, ...] = ()
+    """Countries (ISO alpha-2) the listing names."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the list under the key "list"."""
@@ -95,6 +103,10 @@ class PartyHit:
             "explanation": self.explanation,
             "candidate": self.candidate,
             "party_id": self.party_id,
+            "list_version": self.list_version,
+            "loaded_at": self.loaded_at,
+            "alias_strength": self.alias_strength,
+            "listed_countries": list(self.listed_countries),
         }
 
 
@@ -102,16 +114,23 @@ class PartyHit:
 class PartyScreener(Protocol):
     """What triage needs from a restricted-party screening back-end."""
 
-    def screen_names(self, names: Sequence[str]) -> list[PartyHit]:
-        """Screen structured names (end user, partner, consignee, ...); one hit per party, best first."""
+    def screen_names(self, names: Sequence[str], *, countries: Sequence[str] = ()) -> list[PartyHit]:
+        """Screen structured names (end user, partner, consignee, ...); one hit per party, best first.
+
+        `countries` (ISO alpha-2) are the deal's countries: a listing in one of them supports a match,
+        a listing elsewhere weighs against it, and weak aliases count only with a supporting country."""
         ...
 
-    def screen_text(self, text: str) -> list[PartyHit]:
-        """Screen the names found in free text; one hit per party, best first."""
+    def screen_text(self, text: str, *, countries: Sequence[str] = ()) -> list[PartyHit]:
+        """Screen the names found in free text; one hit per party, best first (`countries` as above)."""
         ...
 
     def describe(self) -> str:
         """One line naming the back-end and its settings, for logs and answers."""
+        ...
+
+    def lists_in_force(self) -> list[dict[str, Any]]:
+        """The lists a screening now reads: {list, version, loaded_at, source} each."""
         ...
 
 
@@ -198,15 +217,29 @@ def _parse_row(path: Path, line: int, columns: list[str], row: list[str]) -> Lis
 
 
 @dataclass(frozen=True)
-class _ListedName:
-    party: ListedParty
+class NameTarget:
+    """One listed name (or alias) ready to be compared, with the listing it belongs to."""
+
+    party_id: str
+    party: str
+    list_name: str
+    source: str
+    listed_on: str
     label: str
     is_primary: bool
     name: NormalizedName
+    strength: str = "strong"
+    countries: tuple[str, ...] = ()
+    list_version: str = ""
+    loaded_at: str = ""
+    kind: str = ""
+    """individual, entity, vessel, aircraft; '' when the list does not say."""
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
+    """A name to screen (given, or a span of a text): as written, and normalised."""
+
     text: str
     name: NormalizedName
 
@@ -249,12 +282,13 @@ def _explain(candidate: NormalizedName, target: str, label: str, listed: Normali
     return f"'{candidate.text}' matches {target}{detail}; score {round(score)}"
 
 
-_Rank = tuple[float, int, int, bool, bool, bool]
+Rank = tuple[float, int, int, bool, bool, bool]
 """Orders competing matches of one party: score first, then how complete and literal the match is."""
 
 
-def _best_per_party(hits: Iterable[tuple[_Rank, PartyHit]]) -> list[PartyHit]:
-    best: dict[str, tuple[_Rank, PartyHit]] = {}
+def best_per_party(hits: Iterable[tuple[Rank, PartyHit]]) -> list[PartyHit]:
+    """One hit per party, the best ranked, best score first."""
+    best: dict[str, tuple[Rank, PartyHit]] = {}
     for rank, hit in hits:
         if hit.party_id not in best or rank > best[hit.party_id][0]:
             best[hit.party_id] = (rank, hit)
@@ -269,16 +303,30 @@ class LocalListScreener:
         self._path = Path(csv_path)
         self._threshold = _check_threshold(threshold)
         self._parties = load_restricted_parties(self._path)
-        self._names: list[_ListedName] = []
+        self._names: list[NameTarget] = []
         self._anchors: dict[str, set[int]] = {}
         self._unspaced: list[int] = []
         for party in self._parties:
             for label in (party.name, *party.aliases):
-                self._add_name(_ListedName(party, label, label == party.name, normalize_name(label)))
+                primary = label == party.name
+                self._add_name(
+                    NameTarget(
+                        party_id=f"{self._path.name}:{party.line}",
+                        party=party.name,
+                        list_name=party.list_name,
+                        source=party.source,
+                        listed_on=party.listed_on,
+                        label=label,
+                        is_primary=primary,
+                        name=normalize_name(label),
+                        strength="primary" if primary else "strong",
+                        list_version=self._path.name,
+                    )
+                )
         self._vocabulary = sorted(self._anchors)
         logger.debug("restricted-party list loaded", extra={"event": "screening_list_loaded", "path": str(self._path)})
 
-    def _add_name(self, listed: _ListedName) -> None:
+    def _add_name(self, listed: NameTarget) -> None:
         index = len(self._names)
         self._names.append(listed)
         tokens = listed.name.tokens
@@ -306,7 +354,7 @@ class LocalListScreener:
             f"{len(self._names)} names and aliases; threshold {self._threshold:g})"
         )
 
-    def screen_names(self, names: Sequence[str]) -> list[PartyHit]:
+    def screen_names(self, names: Sequence[str], *, countries: Sequence[str] = ()) -> list[PartyHit]:
         """Screen each name against every listed name and alias."""
         if isinstance(names, str):
             raise TypeError("screen_names takes a sequence of names, not one string")
@@ -314,15 +362,15 @@ class LocalListScreener:
         found = []
         for raw in names:
             tokens = tokenize(raw).tokens
-            candidate = _Candidate(raw.strip(), name_from_tokens(raw.strip(), tokens))
+            candidate = Candidate(raw.strip(), name_from_tokens(raw.strip(), tokens))
             targets: set[int] = set()
             for token in tokens:
                 targets |= self._lookup(token, lookups)
-            found.extend(self._score(candidate, targets))
-            found.extend(self._contained(candidate.text, candidate.name.compact))
-        return _best_per_party(found)
+            found.extend(score_targets(candidate, (self._names[i] for i in targets), self._threshold, countries))
+            found.extend(self._contained(candidate.text, candidate.name.compact, countries))
+        return best_per_party(found)
 
-    def screen_text(self, text: str) -> list[PartyHit]:
+    def screen_text(self, text: str, *, countries: Sequence[str] = ()) -> list[PartyHit]:
         """Screen free text: compare the spans around words of listed names, whatever their case."""
         tokenized = tokenize(text)
         lookups: dict[str, frozenset[int]] = {}
@@ -330,11 +378,16 @@ class LocalListScreener:
         found = []
         for span in candidate_spans(tokenized, require_capitals=False, focus=lambda k: bool(anchored[k])):
             targets = frozenset().union(*anchored[span.first_token : span.last_token + 1])
-            found.extend(self._score(_Candidate(span.text, span.name), targets))
+            candidate = Candidate(span.text, span.name)
+            found.extend(score_targets(candidate, (self._names[i] for i in targets), self._threshold, countries))
         for token in tokenized.tokens:
             if is_unspaced(token.folded):
-                found.extend(self._contained(token.raw, token.folded))
-        return _best_per_party(found)
+                found.extend(self._contained(token.raw, token.folded, countries))
+        return best_per_party(found)
+
+    def lists_in_force(self) -> list[dict[str, Any]]:
+        """The list this screener reads: the CSV file, read at start."""
+        return [{"list": self._path.name, "version": self._path.name, "loaded_at": "", "source": "file"}]
 
     def _lookup(self, token: Token, cache: dict[str, frozenset[int]]) -> frozenset[int]:
         """Listed names holding this word, exactly or as a close spelling variant."""
@@ -349,47 +402,97 @@ class LocalListScreener:
             cache[word] = frozenset(targets)
         return cache[word]
 
-    def _score(self, candidate: _Candidate, targets: Iterable[int]) -> list[tuple[_Rank, PartyHit]]:
-        found = []
-        for index in targets:
-            listed = self._names[index]
-            score = similarity(candidate.name, listed.name)
-            if score >= self._threshold:
-                # Ties go to the fuller span, then to the listed name itself in the same word order.
-                literal = (
-                    candidate.name.tokens == listed.name.tokens,
-                    _is_latin(candidate.text) == _is_latin(listed.label),
-                    listed.is_primary,
-                )
-                rank = (score, len(candidate.name.tokens), len(candidate.name.removed_forms), *literal)
-                found.append((rank, self._hit(candidate, listed, score)))
-        return found
-
-    def _contained(self, raw: str, folded: str) -> list[tuple[_Rank, PartyHit]]:
+    def _contained(self, raw: str, folded: str, countries: Sequence[str]) -> list[tuple[Rank, PartyHit]]:
         """Names in scripts without spaces (Chinese, ...) match when they occur inside a word."""
         found = []
         for index in self._unspaced:
             listed = self._names[index]
             if len(listed.name.compact) >= 2 and listed.name.compact in folded:
-                candidate = _Candidate(raw, NormalizedName(raw, (listed.name.compact,)))
-                found.append(((100.0, 1, 0, True, True, listed.is_primary), self._hit(candidate, listed, 100.0)))
+                candidate = Candidate(raw, NormalizedName(raw, (listed.name.compact,)))
+                found.extend(score_targets(candidate, [listed], self._threshold, countries, exact=True))
         return found
 
-    def _hit(self, candidate: _Candidate, listed: _ListedName, score: float) -> PartyHit:
-        party = listed.party
-        target = party.name if listed.is_primary else f"alias '{listed.label}' of {party.name}"
-        target += f" ({party.list_name})"
-        return PartyHit(
-            party=party.name,
-            matched_alias=listed.label,
-            list_name=party.list_name,
-            source=party.source,
-            listed_on=party.listed_on,
-            score=round(score),
-            explanation=_explain(candidate.name, target, listed.label, listed.name, score),
-            candidate=candidate.text,
-            party_id=f"{self._path.name}:{party.line}",
+
+COUNTRY_SUPPORT = 3.0
+"""Points a match gains when the listing names one of the deal's countries."""
+COUNTRY_CONTRADICTION = 5.0
+"""Points a match loses when the listing names countries and none of them is the deal's."""
+
+
+def _country_note(target: NameTarget, countries: Sequence[str]) -> tuple[float, str]:
+    """The country signal: (score change, words for the explanation)."""
+    if not countries or not target.countries:
+        return 0.0, ""
+    shared = [c for c in countries if c in target.countries]
+    if shared:
+        return (
+            COUNTRY_SUPPORT,
+            f"the deal's country {', '.join(shared)} is a country of the listing (+{COUNTRY_SUPPORT:g})",
         )
+    return -COUNTRY_CONTRADICTION, (
+        f"the listing names {', '.join(target.countries)}, the deal {', '.join(countries)} (-{COUNTRY_CONTRADICTION:g})"
+    )
+
+
+def score_targets(
+    candidate: Candidate,
+    targets: Iterable[NameTarget],
+    threshold: float,
+    countries: Sequence[str] = (),
+    *,
+    exact: bool = False,
+) -> list[tuple[Rank, PartyHit]]:
+    """Compare one candidate with listed names; the hits at or above the threshold, each with its rank.
+
+    A weak alias counts only when one of the deal's countries is a country of its listing.
+    """
+    found = []
+    for listed in targets:
+        if listed.strength == "weak" and not (countries and set(countries) & set(listed.countries)):
+            continue
+        name_score = 100.0 if exact else similarity(candidate.name, listed.name, person=listed.kind == "individual")
+        if name_score < threshold - COUNTRY_SUPPORT:
+            continue
+        change, note = _country_note(listed, countries)
+        score = max(0.0, min(100.0, name_score + change))
+        if score < threshold:
+            continue
+        # Ties go to the fuller span, then to the listed name itself in the same word order.
+        literal = (
+            candidate.name.tokens == listed.name.tokens,
+            _is_latin(candidate.text) == _is_latin(listed.label),
+            listed.is_primary,
+        )
+        rank = (score, len(candidate.name.tokens), len(candidate.name.removed_forms), *literal)
+        found.append((rank, _hit(candidate, listed, score, name_score, note)))
+    return found
+
+
+def _hit(candidate: Candidate, listed: NameTarget, score: float, name_score: float, country_note: str) -> PartyHit:
+    if listed.is_primary:
+        target = listed.party
+    else:
+        kind = "weak alias" if listed.strength == "weak" else "alias"
+        target = f"{kind} '{listed.label}' of {listed.party}"
+    target += f" ({listed.list_name})"
+    explanation = _explain(candidate.name, target, listed.label, listed.name, name_score)
+    if country_note:
+        explanation = f"{explanation.rsplit('; score ', 1)[0]}; {country_note}; score {round(score)}"
+    return PartyHit(
+        party=listed.party,
+        matched_alias=listed.label,
+        list_name=listed.list_name,
+        source=listed.source,
+        listed_on=listed.listed_on,
+        score=round(score),
+        explanation=explanation,
+        candidate=candidate.text,
+        party_id=listed.party_id,
+        list_version=listed.list_version,
+        loaded_at=listed.loaded_at,
+        alias_strength=listed.strength,
+        listed_countries=listed.countries,
+    )
 
 
 class YenteScreener:
@@ -427,7 +530,7 @@ class YenteScreener:
             f"(threshold {self._threshold:g}, timeout {self._timeout_s:g} s)"
         )
 
-    def screen_names(self, names: Sequence[str]) -> list[PartyHit]:
+    def screen_names(self, names: Sequence[str], *, countries: Sequence[str] = ()) -> list[PartyHit]:
         """Send each name that can stand alone as one query; generic or lone short words are not sent."""
         if isinstance(names, str):
             raise TypeError("screen_names takes a sequence of names, not one string")
@@ -435,19 +538,25 @@ class YenteScreener:
         for raw in dict.fromkeys(n.strip() for n in names):
             name = normalize_name(raw)
             if can_stand_alone(name):
-                candidates.append(_Candidate(raw, name))
-        return self._match(candidates)
+                candidates.append(Candidate(raw, name))
+        return self._match(candidates, countries)
 
-    def screen_text(self, text: str) -> list[PartyHit]:
+    def screen_text(self, text: str, *, countries: Sequence[str] = ()) -> list[PartyHit]:
         """Extract candidate name spans locally and send them as queries."""
-        return self._match([_Candidate(span.text, span.name) for span in extract_name_spans(text)])
+        return self._match([Candidate(span.text, span.name) for span in extract_name_spans(text)], countries)
 
-    def _match(self, candidates: Sequence[_Candidate]) -> list[PartyHit]:
+    def lists_in_force(self) -> list[dict[str, Any]]:
+        """The yente dataset screened against (its versions are yente's to report)."""
+        return [{"list": self._dataset, "version": "", "loaded_at": "", "source": self._base_url}]
+
+    def _match(self, candidates: Sequence[Candidate], countries: Sequence[str] = ()) -> list[PartyHit]:
         found = []
         for offset in range(0, len(candidates), YENTE_MAX_BATCH):
             batch = candidates[offset : offset + YENTE_MAX_BATCH]
+            # yente weighs the country itself when it is given.
+            properties: dict[str, list[str]] = {"country": [c.lower() for c in countries]} if countries else {}
             queries = {
-                f"q{i}": {"schema": self._schema, "properties": {"name": [candidate.text]}}
+                f"q{i}": {"schema": self._schema, "properties": {"name": [candidate.text], **properties}}
                 for i, candidate in enumerate(batch)
             }
             responses = self._post({"queries": queries})
@@ -459,7 +568,7 @@ class YenteScreener:
                     hit = self._to_hit(candidate, result)
                     if hit is not None:
                         found.append(((float(hit.score), 0, 0, False, False, False), hit))
-        return _best_per_party(found)
+        return best_per_party(found)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self._base_url}/match/{quote(self._dataset, safe='')}"
@@ -492,7 +601,7 @@ class YenteScreener:
             f"{problem}; the names were not screened"
         )
 
-    def _to_hit(self, candidate: _Candidate, result: Any) -> PartyHit | None:
+    def _to_hit(self, candidate: Candidate, result: Any) -> PartyHit | None:
         try:
             entity_id, caption, raw_score = str(result["id"]), str(result["caption"]), float(result["score"])
         except (KeyError, TypeError, ValueError) as exc:

@@ -127,6 +127,16 @@ class _Facts:
     missing: list[MissingFact] = field(default_factory=list)
 
 
+def _party_fact(hit: PartyHit) -> str:
+    """A hit as a staff reason names it: party, list, the list's version and load date, score."""
+    version = f"version {hit.list_version}" if hit.list_version else ""
+    loaded = f"loaded {hit.loaded_at[:10]}" if hit.loaded_at else ""
+    detail = ", ".join(x for x in (version, loaded) if x)
+    return f"{hit.party} on {hit.list_name}" + (
+        f" ({detail}; score {hit.score})" if detail else f" (score {hit.score})"
+    )
+
+
 class TriageEngine:
     """Assesses deals against one risk policy. Build once (it embeds the policy examples); reuse."""
 
@@ -167,7 +177,7 @@ class TriageEngine:
             stated = self.extractor.parse_country(fields.country)
             if stated is not None:
                 signals.countries = [stated, *[c for c in signals.countries if c.iso2 != stated.iso2]]
-        parties = self._screen(full, fields)
+        parties = self._screen(full, fields, signals)
         describes = is_deal or self._describes_deal(signals, parties)
         signals_dict = self._signals_dict(signals, parties)
         if not describes:
@@ -239,12 +249,14 @@ class TriageEngine:
 
     # --- screening --------------------------------------------------------------------------------
 
-    def _screen(self, text: str, fields: DealFields | None) -> list[PartyHit]:
-        hits: list[PartyHit] = list(self.screener.screen_text(text)) if text else []
+    def _screen(self, text: str, fields: DealFields | None, signals: Signals) -> list[PartyHit]:
+        # The deal's countries (not those it only denies) support or weigh against a listed party's match.
+        countries = list(dict.fromkeys(c.iso2 for c in signals.countries if not c.negated))
+        hits: list[PartyHit] = list(self.screener.screen_text(text, countries=countries)) if text else []
         if fields is not None:
             names = [n for n in (fields.partner, fields.end_user) if n.strip()]
             if names:
-                hits.extend(self.screener.screen_names(names))
+                hits.extend(self.screener.screen_names(names, countries=countries))
         best: dict[str, PartyHit] = {}
         for hit in hits:
             if hit.party_id not in best or hit.score > best[hit.party_id].score:
@@ -376,7 +388,7 @@ class TriageEngine:
             "country_level": country_level,
             "red_flags": "; ".join(f"{f.label} ('{f.quotes[0]}')" for f in signals.red_flags) or "none",
             "uses": "; ".join(f"{u.label} ('{u.quotes[0]}')" for u in signals.uses) or "none",
-            "parties": "; ".join(f"{h.party} on {h.list_name} (score {h.score})" for h in parties) or "none",
+            "parties": "; ".join(_party_fact(h) for h in parties) or "none",
         }
         return facts
 
@@ -512,5 +524,7 @@ class TriageEngine:
             "severity": [s.to_dict() for s in signals.severity],
             "country_situation": [s.to_dict() for s in signals.situations],
             "restricted_parties": [h.to_dict() for h in parties],
+            # Every screening says which list versions it read, hit or not (an auditor's question later).
+            "screened_against": self.screener.lists_in_force(),
             "government": signals.government,
         }
