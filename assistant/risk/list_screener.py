@@ -28,12 +28,14 @@ from .names import (
     NormalizedName,
     TokenizedText,
     candidate_spans,
+    extends_name,
     index_keys,
     is_distinctive,
     name_from_tokens,
     normalize_name,
     romanized,
     tokenize,
+    unmatched_tokens,
 )
 from .screening import (
     DEFAULT_THRESHOLD,
@@ -253,7 +255,15 @@ class StoredListScreener:
                         if by_initials or count >= min(MIN_ANCHORS_FOUND, anchors.get(nid, 1))
                     ]
                     candidate = Candidate(span.text, span.name)
-                    found.extend(self._score(candidate, (targets[i] for i in reached), countries))
+                    # A span that leaves out words of the listed name and sits inside a longer written name
+                    # is that other name, not a shortened listed one.
+                    compared = (
+                        targets[i]
+                        for i in reached
+                        if not unmatched_tokens(targets[i].name, span.name)
+                        or not extends_name(tokenized, span.first_token, span.last_token, targets[i].name)
+                    )
+                    found.extend(self._score(candidate, compared, countries))
             return best_per_party(found)
 
     def _score(

@@ -447,6 +447,37 @@ def _name_like(token: Token) -> bool:
     return is_legal_form(token.folded)
 
 
+def extends_name(tokenized: TokenizedText, first: int, last: int, listed: NormalizedName) -> bool:
+    """Does the span of tokens first..last sit inside a longer written name that is not `listed`?
+
+    "Northern Star Bakery" is a name of its own, so its span "Northern Star" must not be read as the
+    shortened "Northern Star Shipping Services"; "Mr Ali Reza Nourbakhshian" is another person than "Hamid
+    Reza Nourbakhshian". A neighbour counts when it is capitalised and joined to the span by spaces only,
+    unless it opens the text or a sentence (where any word is capitalised), is a legal form, an honorific
+    or a connector, or is a word of `listed`.
+    """
+    tokens = tokenized.tokens
+    words = _words()
+    for position, gap_start, gap_end in (
+        (first - 1, first - 1, first),
+        (last + 1, last, last + 1),
+    ):
+        if not 0 < position < len(tokens):
+            continue
+        token = tokens[position]
+        gap = tokenized.text[tokens[gap_start].end : tokens[gap_end].start]
+        if gap.strip() or "\n" in gap or not token.raw[:1].isupper():
+            continue
+        opening = tokenized.text[tokens[position - 1].end : token.start]
+        if any(mark in opening for mark in ".!?:;\n"):
+            continue
+        if token.folded in words.honorifics or token.folded in words.connectors or is_legal_form(token.folded):
+            continue
+        if not _covered(token.folded, listed.tokens):
+            return True
+    return False
+
+
 def _runs(tokenized: TokenizedText, require_capitals: bool) -> Iterator[tuple[int, int]]:
     """Yield [first, last] token index pairs of runs that may hold a name."""
     tokens = tokenized.tokens
