@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         return own if (own / "policy.yaml").is_file() else default_corpus() / "risk"
 
     @property
+    def vocabulary_path(self) -> Path:
+        """The vocabulary of everyday words for guidance words: the configured corpus's, else the shipped one."""
+        own = self.corpus / "vocabulary.yaml"
+        return own if own.is_file() else default_corpus() / "vocabulary.yaml"
+
+    @property
     def chroma_path(self) -> Path:
         """Directory of the embedded Chroma store."""
         return self.home / "chroma"

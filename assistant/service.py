@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .answers.extractive import Composed, ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
 from .answers.models import Answer, Citation, Risk
+from .answers.sentences import SentenceVectors
 from .config import MAX_QUESTION_CHARS, Settings
 from .deals import CASE_LEVELS, LEVEL_LABELS, LocatorIndex, Screening, ScreenReason
 from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
@@ -26,6 +27,7 @@ from .knowledge.ingest import Ingestor, IngestReport
 from .knowledge.limits import IngestLimits
 from .knowledge.retrieval import LexicalCache, Retriever
 from .knowledge.store import VectorStore
+from .knowledge.vocabulary import load_vocabulary
 
 if TYPE_CHECKING:
     from .answers.llm import LLMComposer
@@ -77,11 +79,19 @@ class AssistantService:
         self.embedder = embedder or Embedder(settings.embedding_model)
         self.store = VectorStore(settings)
         self.lexical = LexicalCache(self.store, settings.lexical_path)
-        self.retriever = Retriever(self.store, self.lexical, self.embedder, settings.dense_k, settings.lexical_k)
+        self.retriever = Retriever(
+            self.store,
+            self.lexical,
+            self.embedder,
+            settings.dense_k,
+            settings.lexical_k,
+            vocabulary=load_vocabulary(settings.vocabulary_path),
+        )
         self.composer = ExtractiveComposer(
             idf=lambda term: self.lexical.get().term_idf(term),
             min_similarity=settings.min_similarity,
             max_passages=settings.answer_passages,
+            sentence_vectors=SentenceVectors(self.embedder.embed_documents),
         )
         self.llm_composer: LLMComposer | None = None
         if settings.llm:
@@ -174,7 +184,7 @@ class AssistantService:
         else:
             retrieval = self.retriever.retrieve(text, user.audiences, k=8, query_embedding=qvec)
             if self.llm_composer is None:
-                composed = self.composer.compose(retrieval)
+                composed = self.composer.compose(retrieval, text)
             else:
                 from .answers.llm import with_prefix
 

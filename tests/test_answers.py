@@ -158,3 +158,20 @@ def test_retrieval_quality_on_the_team_question_set(corpus_service: AssistantSer
 def test_bad_questions_are_refused_with_a_reason(corpus_service: AssistantService, question: str) -> None:
     with pytest.raises(QuestionError):
         corpus_service.ask(question, STAFF)
+
+
+def test_a_list_question_gets_the_list_items(corpus_service: AssistantService) -> None:
+    answer = corpus_service.ask("What are the steps of enhanced due diligence?", STAFF, open_case=False)
+    lead = answer.citations[0]
+    # The items themselves are quoted, not only the sentence that introduces them.
+    assert sum(1 for line in lead.quote.splitlines() if re.match(r"\s*(\d+[.)]|[-*])\s", line)) >= 2, lead.quote
+    assert not lead.quote.rstrip().endswith(":")
+
+
+def test_the_lead_answers_and_sections_are_not_repeated(corpus_service: AssistantService) -> None:
+    answer = corpus_service.ask("compliance is swamped, which risky deals do we look at first?", STAFF, open_case=False)
+    locators = [c.locator for c in answer.citations]
+    assert "UNGP Principle 24" in locators, locators  # the severity criteria, not the steps for one deal
+    assert len(locators) == len(set(locators))
+    for citation in answer.citations:  # every quote stays verbatim in its passage
+        assert citation.quote in corpus_service.store.fetch([citation.chunk_id])[citation.chunk_id][0].text

@@ -154,7 +154,7 @@ class LLMComposer:
 
         Weak evidence is refused exactly as without an LLM, and the model is not called.
         """
-        extractive = self.fallback.compose(retrieval)
+        extractive = self.fallback.compose(retrieval, question)
         if extractive.refused:
             return Generated(extractive, "extractive", None, None)
         passages = self._passages(retrieval, extractive)

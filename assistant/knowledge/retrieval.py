@@ -17,6 +17,7 @@ from .embeddings import Embedder
 from .lexical import LexicalIndex, signature
 from .store import VectorStore
 from .textproc import tokens
+from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 _RRF_K = 60
@@ -136,6 +137,7 @@ class Retriever:
         lexical_k: int = 30,
         lexical_weight: float = 0.35,
         candidates: int = 40,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.store = store
         self.lexical = lexical
@@ -144,6 +146,7 @@ class Retriever:
         self.lexical_k = lexical_k
         self.lexical_weight = lexical_weight
         self.candidates = candidates
+        self.vocabulary = vocabulary or Vocabulary()
 
     def _dense(self, qvec: np.ndarray, allowed: set[str], table: dict[str, CachedChunk]) -> list[tuple[str, float]]:
         """Nearest neighbours within the allowed audiences.
@@ -167,11 +170,17 @@ class Retriever:
         """Top-k passages after fusion and near-duplicate removal; never a chunk outside `audiences`."""
         allowed = set(audiences)
         qvec = self.embedder.embed_query(question) if query_embedding is None else query_embedding
+        # Everyday words also search for the guidance's words for them ("cut off" -> "end the relationship"),
+        # by words and by meaning: the question's vector is then the vector of the question with them.
+        expansion = self.vocabulary.expansion(question)
+        searched = f"{question} {expansion}" if expansion else question
+        if expansion:
+            qvec = self.embedder.embed_query(f"{question} ({expansion})")
         lexical_index = self.lexical.get()
         table = self.lexical.chunks
         # Staff read every audience, so their query needs no filter; partners are filtered inside Chroma.
         dense = self._dense(qvec, allowed, table)
-        lexical = lexical_index.search(question, self.lexical_k, sorted(allowed))
+        lexical = lexical_index.search(searched, self.lexical_k, sorted(allowed))
 
         # Stage 1: reciprocal-rank fusion gathers candidates that either view ranks well.
         fused: dict[str, float] = {}
