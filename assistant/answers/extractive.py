@@ -53,10 +53,12 @@ _LIST_QUESTION = re.compile(
     re.I,
 )
 _LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+)$", re.M)
 _SEMANTIC_WEIGHT = 1.0
 _LEXICAL_WEIGHT = 0.25
 _OPENING_BONUS = 0.03
 _SUPPORT_MARGIN = 0.3
+_LEAD_MARGIN = 0.1
 """A further passage is quoted only when its best sentence is nearly as close to the question as the lead's."""
 
 
@@ -225,7 +227,11 @@ class ExtractiveComposer:
         if not choices:
             return refusal("weak_evidence")
         # The lead: among the best few passages, the one whose sentence answers the question best.
-        lead = max(choices[: self.lead_pool], key=lambda c: c.span.score + c.passage.score)
+        # The lead: the best passage, unless one of the next few holds a sentence clearly closer to the question.
+        lead = choices[0]
+        for other in choices[1 : self.lead_pool]:
+            if other.span.score > lead.span.score + _LEAD_MARGIN:
+                lead = other
         ordered = [lead] + [c for c in choices if c is not lead]
         want_list = is_list_question(question)
         lines: list[str] = []
@@ -248,10 +254,15 @@ class ExtractiveComposer:
             cited_sections.add(passage.locator)
             # The sentence that answers comes first; what the section says before it follows, both verbatim.
             answering, framing = text[choice.span.start : span.end], text[span.start : choice.span.start]
-            lines.append(f"{_one_line(answering)} [{n}]")
-            if framing.strip():
-                lines.append(f"{_one_line(framing)} [{n}]")
-            if not steps and not _LIST_LINE.search(quote):
+            items = [m.group(1).strip() for m in _ITEM.finditer(answering)]
+            if len(items) >= 2 and not steps:
+                # A quoted list is shown as its items (the next steps), after the words that introduce it.
+                answering = answering[: _ITEM.search(answering).start()]  # type: ignore[union-attr]
+                steps = [f"{_one_line(item)} [{n}]" for item in items[:_MAX_STEPS]]
+            for part in (answering, framing):
+                if part.strip():
+                    lines.append(f"{_one_line(part)} [{n}]")
+            if not steps:
                 steps = [f"{_one_line(item)} [{n}]" for item in _steps(passage)[:_MAX_STEPS]]
         text = "\n".join(lines)
         if steps:
