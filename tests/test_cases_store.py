@@ -293,7 +293,7 @@ def test_migrations_build_exactly_the_modelled_schema(store: CaseStore, db_url: 
         assert again.list() == []
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == migrations.head_revision() == "0006_party_lists"
+        assert context.get_current_revision() == migrations.head_revision() == "0007_lexical_index"
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diff if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)] == []
 
