@@ -6,6 +6,7 @@ the tables of a fresh PostgreSQL schema (case database: PostgreSQL), over real C
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from assistant.service import AssistantService, create_service
 
 from .conftest import make_settings
 
-FRONT = "---\nid: {id}\ntitle: {title}\nsource_type: policy\naudience: {audience}\ncite_as: {cite}\n---\n\n# {title}\n\n"
+FRONT = (
+    "---\nid: {id}\ntitle: {title}\nsource_type: policy\naudience: {audience}\ncite_as: {cite}\n---\n\n# {title}\n\n"
+)
 POLICY = """## 4. Targeting
 
 ### 4.1 Location tracking
@@ -107,7 +110,7 @@ def test_ranking_is_bm25_over_stemmed_terms(indexed: AssistantService) -> None:
     hits = indexed.lexical.search("statements keeping", 3, STAFF)
     top = indexed.store.fetch([hits[0][0]], vectors=False)[hits[0][0]][0]
     assert top.metadata["locator"] == "HREU 4.3"
-    assert hits[0][1] > 0 and all(a[1] >= b[1] for a, b in zip(hits, hits[1:], strict=False))
+    assert hits[0][1] > 0 and all(a[1] >= b[1] for a, b in itertools.pairwise(hits))
     assert indexed.lexical.search("zebra quokka", 5, STAFF) == []
     # A rare term weighs more than a common one; an unseen term weighs as if seen once.
     assert indexed.lexical.term_idf("quokka") >= indexed.lexical.term_idf("seven") > indexed.lexical.term_idf("partner")

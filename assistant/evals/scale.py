@@ -183,7 +183,14 @@ def run_scale(
             build_s = time.perf_counter() - started
             VectorStore(empty)  # an empty collection for the reference reader
             _lexical_for(empty).close()
-            env = {**os.environ, "ASSISTANT_HOME": tmp, "ASSISTANT_CORPUS": str(settings.corpus)}
+            env = {
+                **os.environ,
+                "ASSISTANT_HOME": tmp,
+                "ASSISTANT_CORPUS": str(settings.corpus),
+                "ASSISTANT_CHROMA_URL": settings.chroma_url,
+                "ASSISTANT_DATABASE_URL": settings.database_url.get_secret_value(),
+                "ASSISTANT_EMBEDDING_MODEL": settings.embedding_model,
+            }
             measured = _reader({**env, "ASSISTANT_COLLECTION": name}, questions_file, rounds, max_questions)
             baseline = _reader({**env, "ASSISTANT_COLLECTION": f"{name}empty"}, questions_file, 1, 3)
         finally:

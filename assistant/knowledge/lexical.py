@@ -92,6 +92,10 @@ class LexicalIndex(Protocol):
         """IDF of a stemmed term; unseen terms get the weight of a term seen once."""
         ...
 
+    def audiences(self, ids: Sequence[str]) -> dict[str, str]:
+        """The audience of each indexed id (ids not indexed are absent); reads nothing else of the rows."""
+        ...
+
     def doc_of_locator(self, locator: str) -> str | None:
         """The document a locator belongs to (a locator with a page suffix matches its base too)."""
         ...

@@ -125,6 +125,17 @@ class PostgresLexicalIndex:
             self._idf[term] = value
         return value
 
+    def audiences(self, ids: Sequence[str]) -> dict[str, str]:
+        """The audience of each indexed id."""
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, audience FROM lexical_passages WHERE collection = :c AND id = ANY(:ids)"),
+                {"c": self.collection, "ids": list(ids)},
+            )
+            return {str(i): str(a) for i, a in rows}
+
     def doc_of_locator(self, locator: str) -> str | None:
         """The document of a passage with this locator (or, failing that, this base locator)."""
         with self.engine.connect() as conn:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import IndexUnavailable
 from .documents import AUDIENCES
-from .lexical import LexicalRow, bm25_idf, query_terms
+from .lexical import K1, B, LexicalRow, bm25_idf, query_terms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -24,7 +25,13 @@ CREATE TABLE IF NOT EXISTS passages (
     audience TEXT NOT NULL,
     locator TEXT NOT NULL,
     base_locator TEXT NOT NULL,
-    doc_id TEXT NOT NULL
+    doc_id TEXT NOT NULL,
+    length INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collection_stats (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    passages INTEGER NOT NULL,
+    total_length INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_locator ON passages (locator);
 CREATE INDEX IF NOT EXISTS passages_base_locator ON passages (base_locator);
@@ -37,6 +44,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS term_stats USING fts5vocab (passage_terms, co
 # Only the terms column ranks; the audience column is there to filter inside the full-text query.
 _RANK = "bm25(0.0, 0.0, 1.0)"
 _IDF_CACHE = 4096
+_POOL = 4
+"""FTS5's bm25() picks `_POOL` times the wanted candidates, which are then scored by the BM25 the in-memory
+index used. The two differ only in the weight of terms found in most passages (FTS5's IDF falls to zero
+there, ours stays positive); re-scoring a wider pool keeps the ranking the team's evaluation was tuned on."""
 
 
 def base_locator(locator: str) -> str:
@@ -75,19 +86,39 @@ class SqliteLexicalIndex:
         return conn
 
     def search(self, question: str, k: int, audiences: Sequence[str]) -> list[tuple[str, float]]:
-        """Top-k (id, BM25 score) within the audiences; the audience filter is part of the MATCH."""
+        """Top-k (id, BM25 score) within the audiences; the audience filter is part of the MATCH.
+
+        FTS5 finds and pre-ranks the candidates; the final order is BM25 with the IDF of `bm25_idf`."""
         terms = query_terms(question)
         if not terms or k <= 0 or not audiences:
             return []
         expression = "terms : (" + " OR ".join(_phrase(t) for t in terms) + ")"
         if not set(audiences) >= set(AUDIENCES):
             expression = "audience : (" + " OR ".join(_phrase(a) for a in sorted(audiences)) + ") AND " + expression
-        rows = self._conn().execute(
-            "SELECT id, rank FROM passage_terms WHERE passage_terms MATCH ? AND rank MATCH ? ORDER BY rank LIMIT ?",
-            (expression, _RANK, k),
-        )
-        # FTS5's bm25() is negative, better is lower; we hand out the usual positive score.
-        return [(str(ident), -float(rank)) for ident, rank in rows]
+        conn = self._conn()
+        pool = conn.execute(
+            "SELECT id, terms FROM passage_terms WHERE passage_terms MATCH ? AND rank MATCH ? ORDER BY rank LIMIT ?",
+            (expression, _RANK, k * _POOL),
+        ).fetchall()
+        if not pool:
+            return []
+        _, avg_length = self._stats(conn)
+        idf = {term: self.term_idf(term) for term in terms}
+        scored: list[tuple[float, int, str]] = []
+        for order, (ident, text) in enumerate(pool):
+            words = str(text).split()
+            counts = Counter(words)
+            norm = K1 * (1 - B + B * len(words) / avg_length)
+            score = sum(idf[t] * counts[t] * (K1 + 1) / (counts[t] + norm) for t in terms if t in counts)
+            scored.append((score, order, str(ident)))
+        scored.sort(key=lambda row: (-row[0], row[1]))
+        return [(ident, score) for score, _, ident in scored[:k]]
+
+    def _stats(self, conn: sqlite3.Connection) -> tuple[int, float]:
+        row = conn.execute("SELECT passages, total_length FROM collection_stats").fetchone()
+        if row is None or not row[0]:
+            return 0, 1.0
+        return int(row[0]), max(float(row[1]) / float(row[0]), 1.0)
 
     def term_idf(self, term: str) -> float:
         """IDF of a stemmed term (cached until the index changes); unseen terms weigh as if seen once."""
@@ -99,12 +130,20 @@ class SqliteLexicalIndex:
             cached = self._idf.get(term)
         if cached is not None:
             return cached
-        n_docs = self.count()
+        n_docs, _ = self._stats(conn)
         row = conn.execute("SELECT doc FROM term_stats WHERE term = ? AND col = 'terms'", (term,)).fetchone()
         value = bm25_idf(n_docs, int(row[0]) if row else 1)
         with self._lock:
             self._idf[term] = value
         return value
+
+    def audiences(self, ids: Sequence[str]) -> dict[str, str]:
+        """The audience of each indexed id."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._conn().execute(f"SELECT id, audience FROM passages WHERE id IN ({marks})", list(ids))
+        return {str(i): str(a) for i, a in rows}
 
     def doc_of_locator(self, locator: str) -> str | None:
         """The document of the first passage with this locator (or, failing that, this base locator)."""
@@ -123,17 +162,22 @@ class SqliteLexicalIndex:
 
     def count(self) -> int:
         """How many passages are indexed."""
-        return int(self._conn().execute("SELECT count(*) FROM passages").fetchone()[0])
+        return self._stats(self._conn())[0]
 
     def apply(self, upserts: Sequence[LexicalRow], deletes: Sequence[str]) -> None:
         """Write and remove rows in one IMMEDIATE transaction; a failure leaves the index as it was."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            gone = [*deletes, *(row.id for row in upserts)]
+            gone = list(dict.fromkeys([*deletes, *(row.id for row in upserts)]))
+            passages, total_length = 0, 0
             for start in range(0, len(gone), 500):
                 batch = gone[start : start + 500]
                 marks = ",".join("?" * len(batch))
+                n, length = conn.execute(
+                    f"SELECT count(*), coalesce(sum(length), 0) FROM passages WHERE id IN ({marks})", batch
+                ).fetchone()
+                passages, total_length = passages - int(n), total_length - int(length)
                 conn.execute(
                     f"DELETE FROM passage_terms WHERE rowid IN (SELECT pk FROM passages WHERE id IN ({marks}))",
                     batch,
@@ -141,14 +185,29 @@ class SqliteLexicalIndex:
                 conn.execute(f"DELETE FROM passages WHERE id IN ({marks})", batch)
             for row in upserts:
                 cursor = conn.execute(
-                    "INSERT INTO passages (id, fingerprint, audience, locator, base_locator, doc_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (row.id, row.fingerprint, row.audience, row.locator, base_locator(row.locator), row.doc_id),
+                    "INSERT INTO passages (id, fingerprint, audience, locator, base_locator, doc_id, length) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row.id,
+                        row.fingerprint,
+                        row.audience,
+                        row.locator,
+                        base_locator(row.locator),
+                        row.doc_id,
+                        len(row.terms),
+                    ),
                 )
+                passages, total_length = passages + 1, total_length + len(row.terms)
                 conn.execute(
                     "INSERT INTO passage_terms (rowid, id, audience, terms) VALUES (?, ?, ?, ?)",
                     (cursor.lastrowid, row.id, row.audience, " ".join(row.terms)),
                 )
+            conn.execute(
+                "INSERT INTO collection_stats (singleton, passages, total_length) VALUES (1, ?, ?) "
+                "ON CONFLICT (singleton) DO UPDATE SET passages = passages + excluded.passages, "
+                "total_length = total_length + excluded.total_length",
+                (passages, total_length),
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -138,12 +138,26 @@ class VectorStore:
             for ident, dist, doc, meta in zip(result["ids"][0], result["distances"][0], docs, metas, strict=True)
         ]
 
-    def fetch(self, ids: Sequence[str], vectors: bool = True) -> dict[str, tuple[StoredChunk, np.ndarray | None]]:
-        """Chunks (and, unless `vectors` is False, their stored embeddings) by id; unknown ids are absent."""
+    def nearest_ids(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the k nearest chunks, unfiltered: ids and distances only, no row read."""
+        if k <= 0:
+            return []
+        result = self._collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])
+        return [
+            (ident, 1.0 - float(dist)) for ident, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def fetch(
+        self, ids: Sequence[str], vectors: bool = True, audiences: Sequence[str] | None = None
+    ) -> dict[str, tuple[StoredChunk, np.ndarray | None]]:
+        """Chunks (and, unless `vectors` is False, their stored embeddings) by id; unknown ids are absent.
+
+        With `audiences`, Chroma also filters by audience: a chunk of another audience is never read."""
         if not ids:
             return {}
         include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
-        got = self._collection.get(ids=list(ids), include=include)
+        where = None if audiences is None else {"audience": {"$in": list(audiences)}}
+        got = self._collection.get(ids=list(ids), where=where, include=include)
         embs = got.get("embeddings") if vectors else None
         out: dict[str, tuple[StoredChunk, np.ndarray | None]] = {}
         for i, (ident, doc, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"], strict=True)):
