@@ -28,16 +28,18 @@ _MAX_POSITIONS = 256  # and how many it keeps per lexeme
 _IDF_TTL_S = 30.0  # document frequencies move only with an ingest; a short-lived cache is exact enough
 _IDF_CACHE = 4096
 
+_CANDIDATE_BUDGET = 5000
+"""Passages the GIN index may hand to BM25 scoring per query. Terms join the candidate query rarest first
+while their passages fit this budget (the rarest always does): a term found in most passages adds little
+to BM25 (its IDF is near zero) and would make every query score the whole collection. All of the question's
+terms still count in the score of every candidate."""
+
 _SEARCH = text(
     f"""
-    WITH q AS (
-        SELECT term, ln(1 + (:n - doc_freq + 0.5) / (doc_freq + 0.5)) AS idf
-        FROM lexical_terms WHERE collection = :collection AND term = ANY(:terms)
-    )
     SELECT p.id, SUM(q.idf * x.tf * {K1 + 1} / (x.tf + {K1} * ({1 - B} + {B} * p.length / :avg))) AS score
     FROM lexical_passages AS p
     CROSS JOIN LATERAL (SELECT u.lexeme, cardinality(u.positions) AS tf FROM unnest(p.terms) AS u) AS x
-    JOIN q ON q.term = x.lexeme
+    JOIN unnest(CAST(:terms AS text[]), CAST(:idfs AS float8[])) AS q (term, idf) ON q.term = x.lexeme
     WHERE p.collection = :collection AND p.audience = ANY(:audiences) AND p.terms @@ CAST(:query AS tsquery)
     GROUP BY p.id
     ORDER BY score DESC, p.id
@@ -89,15 +91,31 @@ class PostgresLexicalIndex:
                 n_docs, avg = self._stats(conn)
                 if n_docs == 0:
                     return []
+                freq = {
+                    str(term): int(df)
+                    for term, df in conn.execute(
+                        text("SELECT term, doc_freq FROM lexical_terms WHERE collection = :c AND term = ANY(:t)"),
+                        {"c": self.collection, "t": terms},
+                    )
+                }
+                if not freq:
+                    return []
+                drivers: list[str] = []
+                spent = 0
+                for term in sorted(freq, key=freq.__getitem__):
+                    if drivers and spent + freq[term] > _CANDIDATE_BUDGET:
+                        break
+                    drivers.append(term)
+                    spent += freq[term]
                 rows = conn.execute(
                     _SEARCH,
                     {
-                        "n": n_docs,
                         "avg": avg,
                         "collection": self.collection,
-                        "terms": terms,
+                        "terms": list(freq),
+                        "idfs": [bm25_idf(n_docs, df) for df in freq.values()],
                         "audiences": list(audiences),
-                        "query": " | ".join(_quote(t) for t in terms),
+                        "query": " | ".join(_quote(t) for t in drivers),
                         "k": k,
                     },
                 ).all()
