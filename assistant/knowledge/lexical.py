@@ -81,6 +81,26 @@ def query_terms(question: str) -> list[str]:
     return list(dict.fromkeys(tokens(question)))
 
 
+CANDIDATE_BUDGET = 5000
+"""Passages a lexical query may score in full. Terms drive the full-text match rarest first while their
+passages fit this budget (the rarest always drives): a term found in most passages adds little to BM25 (its
+IDF is near zero) but would make every query score the whole collection. On the shipped corpus every term
+fits, so the ranking is exactly BM25; on millions of passages, candidates found only by very common terms
+are left out."""
+
+
+def driver_terms(doc_freq: dict[str, int], budget: int = CANDIDATE_BUDGET) -> list[str]:
+    """The query terms that drive candidate search: rarest first, while their passages fit the budget."""
+    drivers: list[str] = []
+    spent = 0
+    for term in sorted((t for t in doc_freq if doc_freq[t] > 0), key=lambda t: (doc_freq[t], t)):
+        if drivers and spent + doc_freq[term] > budget:
+            break
+        drivers.append(term)
+        spent += doc_freq[term]
+    return drivers
+
+
 class LexicalIndex(Protocol):
     """A lexical index shared by every process that reads it."""
 

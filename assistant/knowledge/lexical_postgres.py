@@ -20,19 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from ..errors import IndexUnavailable
-from .lexical import K1, B, LexicalRow, bm25_idf, query_terms
+from .lexical import K1, B, LexicalRow, bm25_idf, driver_terms, query_terms
 from .lexical_sqlite import base_locator
 
 _MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 _MAX_POSITIONS = 256  # and how many it keeps per lexeme
 _IDF_TTL_S = 30.0  # document frequencies move only with an ingest; a short-lived cache is exact enough
 _IDF_CACHE = 4096
-
-_CANDIDATE_BUDGET = 5000
-"""Passages the GIN index may hand to BM25 scoring per query. Terms join the candidate query rarest first
-while their passages fit this budget (the rarest always does): a term found in most passages adds little
-to BM25 (its IDF is near zero) and would make every query score the whole collection. All of the question's
-terms still count in the score of every candidate."""
 
 _SEARCH = text(
     f"""
@@ -100,13 +94,7 @@ class PostgresLexicalIndex:
                 }
                 if not freq:
                     return []
-                drivers: list[str] = []
-                spent = 0
-                for term in sorted(freq, key=freq.__getitem__):
-                    if drivers and spent + freq[term] > _CANDIDATE_BUDGET:
-                        break
-                    drivers.append(term)
-                    spent += freq[term]
+                drivers = driver_terms(freq)
                 rows = conn.execute(
                     _SEARCH,
                     {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import IndexUnavailable
 from .documents import AUDIENCES
-from .lexical import K1, B, LexicalRow, bm25_idf, query_terms
+from .lexical import K1, B, LexicalRow, bm25_idf, driver_terms, query_terms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -43,7 +43,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS term_stats USING fts5vocab (passage_terms, co
 """
 # Only the terms column ranks; the audience column is there to filter inside the full-text query.
 _RANK = "bm25(0.0, 0.0, 1.0)"
-_IDF_CACHE = 4096
+_DF_CACHE = 4096
 _POOL = 4
 """FTS5's bm25() picks `_POOL` times the wanted candidates, which are then scored by the BM25 the in-memory
 index used. The two differ only in the weight of terms found in most passages (FTS5's IDF falls to zero
@@ -66,8 +66,8 @@ class SqliteLexicalIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        self._idf: dict[str, float] = {}
-        self._idf_version = -1
+        self._df: dict[str, int] = {}
+        self._df_version = -1
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,24 +86,28 @@ class SqliteLexicalIndex:
         return conn
 
     def search(self, question: str, k: int, audiences: Sequence[str]) -> list[tuple[str, float]]:
-        """Top-k (id, BM25 score) within the audiences; the audience filter is part of the MATCH.
+        """Top-k (id, BM25 score) within the audiences; the audience filter is part of the SQL query.
 
         FTS5 finds and pre-ranks the candidates; the final order is BM25 with the IDF of `bm25_idf`."""
         terms = query_terms(question)
         if not terms or k <= 0 or not audiences:
             return []
-        expression = "terms : (" + " OR ".join(_phrase(t) for t in terms) + ")"
+        doc_freq = {term: self._doc_freq(term) for term in terms}
+        drivers = driver_terms(doc_freq)
+        if not drivers:
+            return []
+        expression = "terms : (" + " OR ".join(_phrase(t) for t in drivers) + ")"
+        sql = "SELECT id, terms FROM passage_terms WHERE passage_terms MATCH ? AND rank MATCH ?"
+        params: list[object] = [expression, _RANK]
         if not set(audiences) >= set(AUDIENCES):
-            expression = "audience : (" + " OR ".join(_phrase(a) for a in sorted(audiences)) + ") AND " + expression
-        conn = self._conn()
-        pool = conn.execute(
-            "SELECT id, terms FROM passage_terms WHERE passage_terms MATCH ? AND rank MATCH ? ORDER BY rank LIMIT ?",
-            (expression, _RANK, k * _POOL),
-        ).fetchall()
+            # Filtering the matched rows by value is faster than intersecting with an audience posting list.
+            sql += f" AND audience IN ({','.join('?' * len(audiences))})"
+            params += sorted(audiences)
+        pool = self._conn().execute(sql + " ORDER BY rank LIMIT ?", [*params, k * _POOL]).fetchall()
         if not pool:
             return []
-        _, avg_length = self._stats(conn)
-        idf = {term: self.term_idf(term) for term in terms}
+        n_docs, avg_length = self._stats(self._conn())
+        idf = {term: bm25_idf(n_docs, doc_freq[term] or 1) for term in terms}
         scored: list[tuple[float, int, str]] = []
         for order, (ident, text) in enumerate(pool):
             words = str(text).split()
@@ -120,22 +124,26 @@ class SqliteLexicalIndex:
             return 0, 1.0
         return int(row[0]), max(float(row[1]) / float(row[0]), 1.0)
 
-    def term_idf(self, term: str) -> float:
-        """IDF of a stemmed term (cached until the index changes); unseen terms weigh as if seen once."""
+    def _doc_freq(self, term: str) -> int:
+        """Passages holding a stemmed term (cached until the index changes)."""
         conn = self._conn()
         version = int(conn.execute("PRAGMA data_version").fetchone()[0])
         with self._lock:
-            if version != self._idf_version or len(self._idf) >= _IDF_CACHE:
-                self._idf, self._idf_version = {}, version
-            cached = self._idf.get(term)
+            if version != self._df_version or len(self._df) >= _DF_CACHE:
+                self._df, self._df_version = {}, version
+            cached = self._df.get(term)
         if cached is not None:
             return cached
-        n_docs, _ = self._stats(conn)
         row = conn.execute("SELECT doc FROM term_stats WHERE term = ? AND col = 'terms'", (term,)).fetchone()
-        value = bm25_idf(n_docs, int(row[0]) if row else 1)
+        value = int(row[0]) if row else 0
         with self._lock:
-            self._idf[term] = value
+            self._df[term] = value
         return value
+
+    def term_idf(self, term: str) -> float:
+        """IDF of a stemmed term; unseen terms weigh as if seen once."""
+        n_docs, _ = self._stats(self._conn())
+        return bm25_idf(n_docs, self._doc_freq(term) or 1)
 
     def audiences(self, ids: Sequence[str]) -> dict[str, str]:
         """The audience of each indexed id."""
