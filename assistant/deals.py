@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .answers.models import Citation
+from .knowledge.lexical import LexicalIndex
 from .knowledge.store import StoredChunk, VectorStore
 from .knowledge.textproc import sentence_spans
 
@@ -54,18 +55,22 @@ class Screening(BaseModel):
 class LocatorIndex:
     """Finds the passage behind a locator such as 'RAS 6.2', within the audiences a user may read.
 
-    It asks the store each time (one filtered query per screening) rather than holding a table of every
-    locator: a reading process keeps nothing that grows with the corpus.
+    It asks each time rather than holding a table of every locator (a reading process keeps nothing that
+    grows with the corpus): the lexical index finds the ids, filtered by audience in its query, and the store
+    returns those passages by id.
     """
 
-    def __init__(self, store: VectorStore) -> None:
+    def __init__(self, store: VectorStore, lexical: LexicalIndex) -> None:
         self.store = store
+        self.lexical = lexical
 
     def cite(self, locators: list[str], audiences: tuple[str, ...], start: int = 1) -> list[Citation]:
         """Citations for the locators the user may read; the quote is the passage's opening sentence."""
         first: dict[str, StoredChunk] = {}
-        # The audience filter is in the store's query: a passage of another audience is never read.
-        for chunk in self.store.by_locator(sorted(set(locators)), audiences):
+        ids = self.lexical.locator_ids(sorted(set(locators)), audiences)
+        for chunk, _ in self.store.fetch(ids, vectors=False).values():
+            if chunk.metadata.get("audience") not in audiences:
+                continue  # the store is the record: a row relabelled since the lexical sync is not cited
             locator = str(chunk.metadata.get("locator", ""))
             held = first.get(locator)
             if held is None or _order(chunk) < _order(held):

@@ -91,7 +91,7 @@ class AssistantService:
 
             self.llm_composer = LLMComposer.from_settings(settings, self.embedder, self.composer)
         self._triage: TriageEngine | None = None
-        self._locators = LocatorIndex(self.store)
+        self._locators = LocatorIndex(self.store, self.lexical)
 
     def _open_lexical(self) -> LexicalIndex:
         """The lexical index: in the case database when that is PostgreSQL (one index for every replica),

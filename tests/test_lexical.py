@@ -173,3 +173,14 @@ def test_the_sqlite_index_is_one_file_under_the_home(tmp_path: Path, embedder: E
     path = tmp_path / "home" / "lexical" / "guidance.sqlite"
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM passages").fetchone()[0] == service.store.count()
+
+
+def test_citations_by_locator_stay_within_the_audience(indexed: AssistantService) -> None:
+    from assistant.deals import LocatorIndex
+
+    locators = LocatorIndex(indexed.store, indexed.lexical)
+    staff = locators.cite(["NOTE 1", "HREU 4.2"], STAFF)
+    assert [c.locator for c in staff] == ["NOTE 1", "HREU 4.2"]
+    assert staff[1].quote.startswith("Products must not be used")
+    partner = locators.cite(["NOTE 1", "HREU 4.2"], PARTNER)
+    assert [c.locator for c in partner] == ["HREU 4.2"]

@@ -116,6 +116,10 @@ class LexicalIndex(Protocol):
         """The audience of each indexed id (ids not indexed are absent); reads nothing else of the rows."""
         ...
 
+    def locator_ids(self, locators: Sequence[str], audiences: Sequence[str]) -> list[str]:
+        """Ids of the passages with one of these locators, only among `audiences` (filtered in the query)."""
+        ...
+
     def doc_of_locator(self, locator: str) -> str | None:
         """The document a locator belongs to (a locator with a page suffix matches its base too)."""
         ...

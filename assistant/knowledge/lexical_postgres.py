@@ -142,6 +142,20 @@ class PostgresLexicalIndex:
             )
             return {str(i): str(a) for i, a in rows}
 
+    def locator_ids(self, locators: Sequence[str], audiences: Sequence[str]) -> list[str]:
+        """Ids of the passages with one of these locators, only among `audiences`."""
+        if not locators or not audiences:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id FROM lexical_passages WHERE collection = :c AND locator = ANY(:l) "
+                    "AND audience = ANY(:a) ORDER BY id"
+                ),
+                {"c": self.collection, "l": list(locators), "a": list(audiences)},
+            )
+            return [str(i) for (i,) in rows]
+
     def doc_of_locator(self, locator: str) -> str | None:
         """The document of a passage with this locator (or, failing that, this base locator)."""
         with self.engine.connect() as conn:

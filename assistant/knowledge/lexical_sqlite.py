@@ -153,6 +153,16 @@ class SqliteLexicalIndex:
         rows = self._conn().execute(f"SELECT id, audience FROM passages WHERE id IN ({marks})", list(ids))
         return {str(i): str(a) for i, a in rows}
 
+    def locator_ids(self, locators: Sequence[str], audiences: Sequence[str]) -> list[str]:
+        """Ids of the passages with one of these locators, only among `audiences`."""
+        if not locators or not audiences:
+            return []
+        sql = (
+            f"SELECT id FROM passages WHERE locator IN ({','.join('?' * len(locators))}) "
+            f"AND audience IN ({','.join('?' * len(audiences))}) ORDER BY pk"
+        )
+        return [str(i) for (i,) in self._conn().execute(sql, [*locators, *audiences])]
+
     def doc_of_locator(self, locator: str) -> str | None:
         """The document of the first passage with this locator (or, failing that, this base locator)."""
         conn = self._conn()

@@ -165,17 +165,6 @@ class VectorStore:
             out[ident] = (StoredChunk(id=ident, text=doc or "", metadata=dict(meta or {})), vector)
         return out
 
-    def by_locator(self, locators: Sequence[str], audiences: Sequence[str]) -> list[StoredChunk]:
-        """Chunks whose locator is one of `locators`, only among `audiences` (filtered inside Chroma)."""
-        if not locators or not audiences:
-            return []
-        where = {"$and": [{"locator": {"$in": list(locators)}}, {"audience": {"$in": list(audiences)}}]}
-        got = self._collection.get(where=where, include=["documents", "metadatas"])
-        return [
-            StoredChunk(id=ident, text=doc or "", metadata=dict(meta or {}))
-            for ident, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
-
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
         """Rewrite metadata only (the text and its embedding are unchanged)."""
         for start in range(0, len(ids), _BATCH):
