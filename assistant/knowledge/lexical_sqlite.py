@@ -230,6 +230,9 @@ class SqliteLexicalIndex:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        with self._lock:
+            # data_version tells of other connections' commits only, not of this one's.
+            self._df = {}
 
     def close(self) -> None:
         """Close this thread's connection."""
