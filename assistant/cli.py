@@ -305,9 +305,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
 
 
+def _chunk_count(value: str) -> int:
+    """--chunks: a whole number of chunks within what a scale run supports."""
+    from .evals.scale import MAX_SCALE_CHUNKS
+
+    try:
+        number = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if not 1 <= number <= MAX_SCALE_CHUNKS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SCALE_CHUNKS:,}")
+    return number
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .config import Settings
     from .evals.bench import main_bench
+    from .evals.scale import SCALE_CHUNKS
 
     settings = Settings()
     questions = (
@@ -315,7 +329,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     if not questions.is_file():
         _fail(f"{questions}: question file not found (give --questions FILE)")
-    return main_bench(settings, questions, args.json, scale=args.scale)
+    if args.chunks is not None and not args.scale:
+        _fail("--chunks goes with --scale")
+    return main_bench(settings, questions, args.json, scale=args.scale, scale_chunks=args.chunks or SCALE_CHUNKS)
 
 
 # -- parser ------------------------------------------------------------------------------------------------
@@ -430,8 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark: each figure beside its reference, measured in one run")
     bench.add_argument("--json", action="store_true")
     bench.add_argument(
-        "--scale", action="store_true", help="only the scale run: a synthetic 100,000-chunk index (minutes, ~2.3 GiB)"
+        "--scale", action="store_true", help="only the scale run over a synthetic index (100,000 chunks: minutes)"
     )
+    bench.add_argument("--chunks", metavar="N", type=_chunk_count, help="synthetic chunks for --scale (default 100000)")
     bench.add_argument("--questions", metavar="FILE", help="questions to time (default: evals/questions.jsonl)")
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -162,5 +162,5 @@ class Settings(BaseSettings):
 
     @property
     def lexical_path(self) -> Path:
-        """File of the lexical (BM25) index kept beside the vector store."""
-        return self.home / "lexical" / f"{self.collection}.npz"
+        """SQLite FTS5 file of the lexical (BM25) index kept beside the vector store."""
+        return self.home / "lexical" / f"{self.collection}.sqlite"

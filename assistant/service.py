@@ -24,8 +24,9 @@ from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
 from .identity import User
 from .knowledge.embeddings import Embedder
 from .knowledge.ingest import Ingestor, IngestReport
+from .knowledge.lexical import LexicalIndex, sync
 from .knowledge.limits import IngestLimits
-from .knowledge.retrieval import LexicalCache, Retriever
+from .knowledge.retrieval import Retriever
 from .knowledge.store import VectorStore
 from .knowledge.vocabulary import load_vocabulary
 
@@ -78,7 +79,8 @@ class AssistantService:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.embedding_model)
         self.store = VectorStore(settings)
-        self.lexical = LexicalCache(self.store, settings.lexical_path)
+        self._cases: CaseStore | None = None
+        self.lexical = self._open_lexical()
         self.retriever = Retriever(
             self.store,
             self.lexical,
@@ -88,7 +90,7 @@ class AssistantService:
             vocabulary=load_vocabulary(settings.vocabulary_path),
         )
         self.composer = ExtractiveComposer(
-            idf=lambda term: self.lexical.get().term_idf(term),
+            idf=self.lexical.term_idf,
             min_similarity=settings.min_similarity,
             max_passages=settings.answer_passages,
             sentence_vectors=SentenceVectors(self.embedder.embed_documents),
@@ -99,8 +101,18 @@ class AssistantService:
 
             self.llm_composer = LLMComposer.from_settings(settings, self.embedder, self.composer)
         self._triage: TriageEngine | None = None
-        self._cases: CaseStore | None = None
-        self._locators: LocatorIndex | None = None
+        self._locators = LocatorIndex(self.store, self.lexical)
+
+    def _open_lexical(self) -> LexicalIndex:
+        """The lexical index: in the case database when that is PostgreSQL (one index for every replica),
+        else an SQLite FTS5 file under ASSISTANT_HOME (one per host, shared through the page cache)."""
+        if self.settings.database_url.get_secret_value().startswith(("postgresql", "postgres://")):
+            from .knowledge.lexical_postgres import PostgresLexicalIndex
+
+            return PostgresLexicalIndex(self.cases.engine, self.settings.collection)
+        from .knowledge.lexical_sqlite import SqliteLexicalIndex
+
+        return SqliteLexicalIndex(self.settings.lexical_path)
 
     # -- indexing -----------------------------------------------------------------------------------------
 
@@ -110,20 +122,26 @@ class AssistantService:
         `audience` is a ceiling that front matter may narrow, never widen (see Ingestor.run)."""
         limits = IngestLimits.from_settings(self.settings)
         report = Ingestor(self.store, self.embedder, limits).run(paths, audience, progress=progress)
-        self.lexical.refresh(force=report.changed)
+        # Always, not only when something changed: this also finishes the lexical side of an ingest that
+        # was cut short after its store writes.
+        sync(self.store, self.lexical)
         return report
 
     def ensure_indexed(self) -> IngestReport | None:
         """Index the shipped corpus when the index is empty (first use)."""
-        if self.store.count() > 0:
+        stored = self.store.count()
+        if stored > 0:
+            if self.lexical.count() != stored:  # an index built before the lexical store, or cut short
+                log.info("lexical index out of step with the store; syncing")
+                sync(self.store, self.lexical)
             return None
         log.info("index is empty; indexing the shipped corpus", extra={"corpus": str(self.settings.corpus)})
         return self.ingest([self.settings.corpus])  # front matter decides; files without it are internal
 
     def warm_up(self) -> None:
-        """Load the model and the lexical index now, so the first question is not slow."""
+        """Load the model and open the lexical index now, so the first question is not slow."""
         self.embedder.model()
-        self.lexical.get()
+        self.lexical.count()
         _ = self.triage
 
     def sources(self, user: User | None = None) -> list[SourceInfo]:
@@ -547,16 +565,8 @@ class AssistantService:
             for shown, reason in zip(staff, result.reasons, strict=True)
         ]
 
-    def _locator_index(self) -> LocatorIndex:
-        """The locator index over the current passage table (rebuilt only when an ingest replaced it)."""
-        self.lexical.get()  # loads the passage table on first use
-        table = self.lexical.chunks
-        if self._locators is None or self._locators.table is not table:
-            self._locators = LocatorIndex(table)
-        return self._locators
-
     def _reasons(self, result: TriageResult, user: User) -> list[ScreenReason]:
-        locators = self._locator_index()
+        locators = self._locators
         out: list[ScreenReason] = []
         if user.is_partner:
             seen: set[str] = set()

@@ -293,9 +293,17 @@ def test_migrations_build_exactly_the_modelled_schema(store: CaseStore, db_url: 
         assert again.list() == []
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == migrations.head_revision() == "0006_party_lists"
+        assert context.get_current_revision() == migrations.head_revision() == "0007_lexical_index"
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert [d for d in diff if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)] == []
+    # The lexical index's tables (PostgreSQL only, migration 0007) belong to knowledge/lexical_postgres.py,
+    # which writes them in SQL of its own; they have no ORM model here.
+    lexical = {"lexical_passages", "lexical_terms", "lexical_stats"}
+    assert [
+        d
+        for d in diff
+        if not (d[0] == "remove_table" and d[1].name in {VERSION_TABLE, *lexical})
+        and not (d[0] == "remove_index" and d[1].table.name in lexical)
+    ] == []
 
 
 def test_settings_choose_sqlite_under_home_by_default(tmp_path) -> None:

@@ -315,24 +315,39 @@ def test_missing_data_file_is_bad_input(tmp_path: Path) -> None:
         main_eval(make_settings(tmp_path / "home"), questions=tmp_path / "nope.jsonl")
 
 
-def test_scale_code_path_on_a_small_synthetic_index(embedder: Embedder, tmp_path: Path) -> None:
-    # The real scale run (100,000 chunks) is `assistant bench --scale`; this only exercises its code.
+def test_scale_code_path_on_a_small_synthetic_index(tmp_path: Path) -> None:
+    # The real scale run (100,000 chunks) is `assistant bench --scale`; this only exercises its code,
+    # including the two fresh reading processes it measures.
     from assistant.evals.scale import run_scale
 
     from .conftest import EVALS
 
-    figures = run_scale(
-        make_settings(tmp_path / "home"),
-        EVALS / "questions.jsonl",
-        n_chunks=600,
-        rounds=1,
-        embedder=embedder,
-        max_questions=3,
+    result = run_scale(
+        make_settings(tmp_path / "home"), EVALS / "questions.jsonl", n_chunks=600, rounds=1, max_questions=3
     )
-    names = [f.name for f in figures]
-    assert names[0] == "scale: write 600 synthetic chunks to Chroma"
-    assert any("query p95 (partner" in n for n in names)
-    assert all(f.value >= 0 for f in figures if "memory" not in f.name)
+    data = result.to_json()
+    keys = {
+        "reader_rss_mib",
+        "staff_p50_ms",
+        "staff_p95_ms",
+        "partner_p95_ms",
+        "embed_p50_ms",
+        "embed_p95_ms",
+        "build_s",
+    }
+    assert keys <= set(data)
+    assert data["chunks"] == 600 and data["chroma"] == "embedded" and data["lexical"] == "sqlite"
+    assert all(data[k] > 0 for k in keys - {"reader_rss_mib"})
+    assert any("partner query p95" in f.name for f in result.figures())
+
+
+def test_scale_chunks_out_of_range_is_bad_input(tmp_path: Path) -> None:
+    from assistant.evals.scale import run_scale
+
+    from .conftest import EVALS
+
+    with pytest.raises(BadInput, match="--chunks must be between"):
+        run_scale(make_settings(tmp_path / "home"), EVALS / "questions.jsonl", n_chunks=0)
 
 
 def test_malformed_data_sets_are_bad_input(corpus_service: AssistantService, tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def assert_well_cited(answer: Any, service: AssistantService) -> None:
     used = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
     assert used and used <= {c.n for c in answer.citations}
     for citation in answer.citations:
-        assert citation.quote and citation.quote in service.lexical.chunks[citation.chunk_id].text
+        stored, _ = service.store.fetch([citation.chunk_id], vectors=False)[citation.chunk_id]
+        assert citation.quote and citation.quote in stored.text
 
 
 # -- good answers ------------------------------------------------------------------------------------------

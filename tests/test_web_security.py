@@ -187,7 +187,7 @@ def test_security_headers(client: TestClient) -> None:
 
 def internal_only_sentences(service: AssistantService) -> tuple[set[str], list[str]]:
     """Ids of internal passages, and their sentences that appear in no partner or public passage."""
-    table = service.lexical.chunks
+    table = {chunk.id: chunk for chunk in service.store.all_chunks()}
     shared_text = "\n".join(c.text for c in table.values() if c.metadata.get("audience") in PARTNER_AUDIENCES)
     internal_ids = {i for i, c in table.items() if c.metadata.get("audience") not in PARTNER_AUDIENCES}
     sentences: set[str] = set()

@@ -93,7 +93,14 @@ def score_answer_set(
         user = User.for_audience(item.get("audience", "internal"), user_id="eval")
         off_answers[item["id"]] = service.ask(item["question"], user, channel="eval", open_case=False)
     result = score_system(
-        "assistant", service, list(questions), ranked, answers, off_answers, times, m.locator_documents(service)
+        "assistant",
+        service,
+        list(questions),
+        ranked,
+        answers,
+        off_answers,
+        times,
+        m.locator_documents(service, questions),
     )
     return AnswerSetScore(name, len(questions), len(offtopic), result)
 
@@ -124,7 +131,6 @@ def main_answer_eval(
     sets = [(p.name, load_questions(p), empty) for p in question_files]
     sets += [(p.name, empty, load_questions(p)) for p in offtopic_files]
     service = create_service(settings)
-    service.lexical.get()
     service.warm_up()
     results = [score_answer_set(service, name, qs, off) for name, qs, off in sets]
     if as_json:

@@ -26,7 +26,7 @@ from langchain_core.embeddings import Embeddings
 from ..answers.models import Answer, Citation
 from ..identity import INTERNAL_AUDIENCES
 from ..knowledge.embeddings import Embedder
-from ..knowledge.retrieval import CachedChunk
+from ..knowledge.store import StoredChunk
 from ..knowledge.textproc import sentence_spans
 
 QUOTE_PASSAGES = 3
@@ -80,7 +80,7 @@ class LangChainBaseline:
 
     def __init__(
         self,
-        chunks: Mapping[str, CachedChunk],
+        chunks: Sequence[tuple[StoredChunk, Any]],
         embedder: Embedder,
         k: int = 10,
         queries: Mapping[str, np.ndarray] | None = None,
@@ -94,16 +94,17 @@ class LangChainBaseline:
         client = chromadb.PersistentClient(
             path=self._tmp.name, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         )
-        ids = list(chunks)
-        texts = [chunks[i].text for i in ids]
-        self.adapter = EmbedderAdapter(embedder, {chunks[i].text: chunks[i].vector for i in ids}, queries)
+        # The baseline copies the corpus into its own collection: an evaluation tool, not a reading process.
+        ids = [chunk.id for chunk, _ in chunks]
+        texts = [chunk.text for chunk, _ in chunks]
+        self.adapter = EmbedderAdapter(embedder, {chunk.text: vector for chunk, vector in chunks}, queries)
         self.store = Chroma(
             collection_name=f"baseline-{uuid.uuid4().hex[:8]}",
             embedding_function=self.adapter,
             client=client,
             collection_configuration={"hnsw": {"space": "cosine"}},
         )
-        metadatas = [_flat(chunks[i].metadata) for i in ids]
+        metadatas = [_flat(chunk.metadata) for chunk, _ in chunks]
         for start in range(0, len(ids), 1000):
             self.store.add_texts(
                 texts[start : start + 1000], metadatas=metadatas[start : start + 1000], ids=ids[start : start + 1000]

@@ -187,7 +187,11 @@ def main_bench(
     process that has done nothing else, so its memory figures are its own.
     """
     if scale:
-        figures = run_scale(settings, questions_file, n_chunks=scale_chunks)
+        result = run_scale(settings, questions_file, n_chunks=scale_chunks)
+        figures = result.figures()
+        if as_json:
+            print(json.dumps({**result.to_json(), "machine": machine()}, indent=2))
+            return 0 if all(f.ok is not False for f in figures) else 1
     else:
         figures = run_bench(settings, questions_file)
     if as_json:

@@ -131,27 +131,30 @@ def cites_expected(answers: Mapping[str, Answer], items: Iterable[Mapping[str, A
     return ((scored - len(missed)) / scored if scored else None), missed
 
 
-def locator_documents(service: AssistantService) -> dict[str, str]:
-    """Which document each indexed locator belongs to (PDF page suffixes dropped as well as kept)."""
+def locator_documents(service: AssistantService, items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Which document each expected locator of the items belongs to (a page suffix matches its base too).
+
+    Looked up in the lexical index one locator at a time: only the locators a question set names are read.
+    """
     out: dict[str, str] = {}
-    for chunk in service.lexical.chunks.values():
-        locator = str(chunk.metadata.get("locator", ""))
-        doc_id = str(chunk.metadata.get("doc_id", ""))
-        out.setdefault(locator, doc_id)
-        out.setdefault(locator.split(", p. ")[0], doc_id)
+    for item in items:
+        for locator in item.get("expected_locators") or []:
+            if locator not in out:
+                doc_id = service.lexical.doc_of_locator(str(locator))
+                if doc_id is not None:
+                    out[locator] = doc_id
     return out
 
 
 def score_retrieval(service: AssistantService, items: Iterable[dict[str, Any]], k: int = 10) -> RetrievalScores:
     """Run the service's retriever on each question, as the question's audience, and score it."""
-    service.lexical.get()
     items = list(items)
     ranked = {}
     for item in items:
         user = User.for_audience(item.get("audience", "internal"))
         retrieval = service.retriever.retrieve(item["question"], user.audiences, k=k)
         ranked[item["id"]] = [p.metadata for p in retrieval.passages]
-    return retrieval_scores(ranked, items, locator_documents(service))
+    return retrieval_scores(ranked, items, locator_documents(service, items))
 
 
 # -- must_mention ------------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ is an `EvalReport`: flat metrics for the gate, details for the report, and the f
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,6 +224,30 @@ def _per_topic(
     return out
 
 
+_CITED_CACHE = 4096
+
+
+def cited_chunks(
+    service: AssistantService,
+) -> tuple[Callable[[str], str | None], Callable[[str], np.ndarray | None]]:
+    """Text and stored embedding of a cited chunk, fetched from the store by id through a bounded cache."""
+
+    @functools.lru_cache(maxsize=_CITED_CACHE)
+    def fetch(ident: str) -> tuple[str, np.ndarray | None] | None:
+        found = service.store.fetch([ident]).get(ident)
+        return None if found is None else (found[0].text, found[1])
+
+    def chunk_text(ident: str) -> str | None:
+        found = fetch(ident)
+        return None if found is None else found[0]
+
+    def chunk_vector(ident: str) -> np.ndarray | None:
+        found = fetch(ident)
+        return None if found is None else found[1]
+
+    return chunk_text, chunk_vector
+
+
 def score_system(
     name: str,
     service: AssistantService,
@@ -233,15 +258,7 @@ def score_system(
     latency_ms: list[float],
     doc_of: Mapping[str, str],
 ) -> SystemResult:
-    table = service.lexical.chunks
-
-    def chunk_text(ident: str) -> str | None:
-        chunk = table.get(ident)
-        return None if chunk is None else chunk.text
-
-    def chunk_vector(ident: str) -> np.ndarray | None:
-        chunk = table.get(ident)
-        return None if chunk is None else chunk.vector
+    chunk_text, chunk_vector = cited_chunks(service)
 
     retrieval = m.retrieval_scores(ranked, questions, doc_of)
     cites, cites_missed = m.cites_expected(answers, questions)
@@ -299,9 +316,8 @@ def run_eval(
     deal_items = _load(deals, ("id", "scenario", "expected"))
     bars = load_thresholds(thresholds) if thresholds is not None else []
 
-    service.lexical.get()
     service.warm_up()
-    doc_of = m.locator_documents(service)
+    doc_of = m.locator_documents(service, q_items)
     bar = _Progress(2 * (len(q_items) + len(off_items)) + len(deal_items) + 2, progress)
     try:
         ours: dict[str, Answer] = {}
@@ -348,7 +364,7 @@ def run_eval(
         base_ms: list[float] = []
         with (
             bar.stage("baseline: index"),
-            LangChainBaseline(service.lexical.chunks, service.embedder, queries=query_vectors) as baseline,
+            LangChainBaseline(service.store.scan(True, True), service.embedder, queries=query_vectors) as baseline,
         ):
             bar.step()
             with bar.stage("baseline: questions"):
@@ -379,7 +395,7 @@ def run_eval(
             "questions": {"path": str(questions), "n": len(q_items)},
             "offtopic": {"path": str(offtopic), "n": len(off_items)},
             "deals": {"path": str(deals), "n": len(deal_items)},
-            "chunks": len(service.lexical.chunks),
+            "chunks": service.store.count(),
             "embedding_model": "/".join(Path(service.settings.embedding_model).parts[-2:]),
             "generator": next(iter(ours.values())).generator if ours else "extractive",
         },

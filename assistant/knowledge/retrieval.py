@@ -1,21 +1,22 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, filtered by audience."""
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, filtered by audience.
+
+Nothing here holds the corpus: Chroma returns the dense neighbours with their texts and metadata, the
+lexical index answers from its file or server, and passages found only lexically are fetched by id.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..identity import INTERNAL_AUDIENCES
 from .embeddings import Embedder
-from .lexical import LexicalIndex, signature
-from .store import VectorStore
+from .lexical import LexicalIndex
+from .store import StoredChunk, VectorStore
 from .textproc import tokens
 from .vocabulary import Vocabulary
 
@@ -60,78 +61,13 @@ def _near_duplicate(a: set[str], b: set[str]) -> bool:
     return len(a & b) / len(a | b) >= 0.8
 
 
-@dataclass(frozen=True)
-class CachedChunk:
-    """A chunk held in memory beside the lexical index: text, metadata and embedding."""
-
-    text: str
-    metadata: dict[str, Any]
-    vector: np.ndarray
-
-
-class LexicalCache:
-    """Keeps the lexical index, and an in-memory table of the chunks, in step with the vector store.
-
-    Chroma answers the nearest-neighbour query with ids and distances only; texts, metadata and the
-    embeddings of lexical-only candidates come from this table, which saves a round trip per question.
-    """
-
-    def __init__(self, store: VectorStore, path: Path) -> None:
-        self.store = store
-        self.path = path
-        self._index: LexicalIndex | None = None
-        self.chunks: dict[str, CachedChunk] = {}
-        self._mtime = 0.0
-        self._lock = threading.Lock()
-
-    def refresh(self, force: bool = False) -> LexicalIndex:
-        """Rebuild from the store when the saved index is missing or stale; save it atomically."""
-        with self._lock:
-            rows = self.store.scan(with_text=True, with_embeddings=True)
-            chunks = [chunk for chunk, _ in rows]
-            self.chunks = {c.id: CachedChunk(c.text, c.metadata, v) for c, v in rows}
-            sig = signature((c.id, str(c.metadata.get("content_hash", ""))) for c in chunks)
-            saved = None if force else LexicalIndex.load(self.path)
-            if saved is not None and saved.signature == sig:
-                self._index = saved
-            else:
-                entries = [
-                    (c.id, _lexical_text(c.text, c.metadata), str(c.metadata.get("audience", "internal")))
-                    for c in chunks
-                ]
-                self._index = LexicalIndex.build(entries, sig)
-                self._index.save(self.path)
-            self._mtime = self._file_mtime()
-            return self._index
-
-    def get(self) -> LexicalIndex:
-        """The current index; reloads when another process (an ingest) replaced the file."""
-        index = self._index
-        if index is None:
-            return self.refresh()
-        mtime = self._file_mtime()
-        if mtime and mtime != self._mtime:
-            return self.refresh()
-        return index
-
-    def _file_mtime(self) -> float:
-        try:
-            return os.stat(self.path).st_mtime
-        except OSError:
-            return 0.0
-
-
-def _lexical_text(text: str, metadata: dict[str, Any]) -> str:
-    return f"{metadata.get('locator', '')} {metadata.get('title', '')} {metadata.get('heading_path', '')}\n{text}"
-
-
 class Retriever:
     """Finds the passages that best answer a question, within the audiences a user may read."""
 
     def __init__(
         self,
         store: VectorStore,
-        lexical: LexicalCache,
+        lexical: LexicalIndex,
         embedder: Embedder,
         dense_k: int = 30,
         lexical_k: int = 30,
@@ -148,21 +84,25 @@ class Retriever:
         self.candidates = candidates
         self.vocabulary = vocabulary or Vocabulary()
 
-    def _dense(self, qvec: np.ndarray, allowed: set[str], table: dict[str, CachedChunk]) -> list[tuple[str, float]]:
-        """Nearest neighbours within the allowed audiences.
+    def _dense(self, qvec: np.ndarray, allowed: set[str]) -> tuple[list[tuple[str, float]], dict[str, StoredChunk]]:
+        """Nearest neighbours within the allowed audiences: (id, similarity) in order, and the chunks read.
 
-        Staff read everything, so their query needs no filter. For partners, Chroma's metadata filter is
-        slow on large collections, so we first over-fetch ids without it and keep the allowed ones (only ids
-        and audiences are looked at; no text of another audience is read); when too few remain, the
-        filtered query runs.
+        Staff read everything: one unfiltered query returns the neighbours with their texts. For partners,
+        Chroma's metadata filter is slow on large collections (217 ms p95 at 100,000 chunks), so we first
+        over-fetch ids and distances without it and keep the ids whose audience the lexical index records
+        as allowed: no text or metadata of another audience is asked for. Their texts are then fetched by id.
+        When too few remain, the filtered query runs.
         """
         if allowed >= set(INTERNAL_AUDIENCES):
-            return self.store.nearest(qvec, self.dense_k, None)
-        wide = self.store.nearest(qvec, self.dense_k * 3, None)
-        kept = [(i, sim) for i, sim in wide if i in table and table[i].metadata.get("audience") in allowed]
+            found = self.store.nearest(qvec, self.dense_k, None)
+            return [(n.chunk.id, n.similarity) for n in found], {n.chunk.id: n.chunk for n in found}
+        wide = self.store.nearest_ids(qvec, self.dense_k * 3)
+        audience_of = self.lexical.audiences([ident for ident, _ in wide])
+        kept = [(ident, sim) for ident, sim in wide if audience_of.get(ident) in allowed]
         if len(kept) >= self.dense_k:
-            return kept[: self.dense_k]
-        return self.store.nearest(qvec, self.dense_k, sorted(allowed))
+            return kept[: self.dense_k], {}
+        found = self.store.nearest(qvec, self.dense_k, sorted(allowed))
+        return [(n.chunk.id, n.similarity) for n in found], {n.chunk.id: n.chunk for n in found}
 
     def retrieve(
         self, question: str, audiences: Sequence[str], k: int = 8, query_embedding: np.ndarray | None = None
@@ -176,11 +116,8 @@ class Retriever:
         searched = f"{question} {expansion}" if expansion else question
         if expansion:
             qvec = self.embedder.embed_query(f"{question} ({expansion})")
-        lexical_index = self.lexical.get()
-        table = self.lexical.chunks
-        # Staff read every audience, so their query needs no filter; partners are filtered inside Chroma.
-        dense = self._dense(qvec, allowed, table)
-        lexical = lexical_index.search(searched, self.lexical_k, sorted(allowed))
+        dense, read = self._dense(qvec, allowed)
+        lexical = self.lexical.search(searched, self.lexical_k, sorted(allowed))
 
         # Stage 1: reciprocal-rank fusion gathers candidates that either view ranks well.
         fused: dict[str, float] = {}
@@ -189,27 +126,33 @@ class Retriever:
         for rank, (ident, _) in enumerate(lexical):
             fused[ident] = fused.get(ident, 0.0) + 1.0 / (_RRF_K + rank + 1)
         lex_score = dict(lexical)
+        dense_sim = dict(dense)
         candidates = sorted(fused, key=lambda i: -fused[i])[: self.candidates]
-        missing = [i for i in candidates if i not in table]
-        fetched = self.store.fetch(missing) if missing else {}  # written by another process since our snapshot
+        # Candidates not read yet come from the store by id in one call. Every id here already passed an
+        # audience filter (the lexical query's, or the lexical index's record for a dense neighbour), so
+        # Chroma's `where` is not repeated: on a get by ids it scans the whole collection (1 s at 100,000).
+        unread = [i for i in candidates if i not in read]
+        fetched = self.store.fetch(unread, vectors=any(i not in dense_sim for i in unread))
 
         # Stage 2: order candidates by meaning plus a share of their (normalised) lexical score; on the
         # team's question set this puts the right clause first more often than rank fusion alone.
         top_lex = max(lex_score.values(), default=0.0) or 1.0
         scored: list[tuple[float, str, str, dict[str, Any], float]] = []
         for ident in candidates:
-            if ident in table:
-                cached = table[ident]
-                text, meta, vector = cached.text, cached.metadata, cached.vector
+            vector: np.ndarray | None = None
+            if ident in read:
+                stored = read[ident]
             elif ident in fetched:
                 stored, vector = fetched[ident]
-                text, meta = stored.text, stored.metadata
             else:
-                continue  # in the lexical snapshot but gone from the store
-            # Defence in depth: the store already filtered, but a stale snapshot must never leak.
+                continue  # in the lexical index but gone from the store (an ingest under way)
+            # A passage found only lexically gets its similarity from its stored embedding.
+            lexical_only = ident not in dense_sim and vector is not None
+            sim = float(np.dot(vector, qvec)) if lexical_only and vector is not None else dense_sim.get(ident, 0.0)
+            text, meta = stored.text, stored.metadata
+            # Defence in depth: both sides filter in their query, but the store is the record of audiences.
             if meta.get("audience") not in allowed:
                 continue
-            sim = float(np.dot(vector, qvec))
             final = sim + self.lexical_weight * lex_score.get(ident, 0.0) / top_lex
             scored.append((final, ident, text, meta, sim))
         scored.sort(key=lambda row: -row[0])

@@ -30,6 +30,14 @@ class StoredChunk:
     metadata: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """A chunk returned by a nearest-neighbour query, with its cosine similarity to the query."""
+
+    chunk: StoredChunk
+    similarity: float
+
+
 def _client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -60,6 +68,10 @@ class VectorStore:
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
         )
+
+    def drop(self) -> None:
+        """Delete the whole collection (benchmarks clean up their temporary ones on a server)."""
+        self._client.delete_collection(self._collection.name)
 
     def count(self) -> int:
         return int(self._collection.count())
@@ -104,29 +116,53 @@ class VectorStore:
         for start in range(0, len(batch), _BATCH):
             self._collection.delete(ids=batch[start : start + _BATCH])
 
-    def nearest(self, embedding: np.ndarray, k: int, audiences: Sequence[str] | None) -> list[tuple[str, float]]:
-        """(id, cosine similarity) of the k nearest chunks; `audiences` None means no filter."""
+    def nearest(self, embedding: np.ndarray, k: int, audiences: Sequence[str] | None) -> list[Neighbour]:
+        """The k nearest chunks with their text, metadata and cosine similarity, in one call.
+
+        `audiences` None means no filter; otherwise the filter is Chroma's `where`, so no chunk of another
+        audience is read.
+        """
         if k <= 0:
             return []
         where = None if audiences is None else {"audience": {"$in": list(audiences)}}
-        result = self._collection.query(query_embeddings=[embedding], n_results=k, where=where, include=["distances"])
+        result = self._collection.query(
+            query_embeddings=[embedding],
+            n_results=k,
+            where=where,
+            include=["distances", "documents", "metadatas"],
+        )
+        docs = result["documents"][0] if result.get("documents") else [""] * len(result["ids"][0])
+        metas = result["metadatas"][0] if result.get("metadatas") else [{}] * len(result["ids"][0])
+        return [
+            Neighbour(StoredChunk(ident, doc or "", dict(meta or {})), 1.0 - float(dist))
+            for ident, dist, doc, meta in zip(result["ids"][0], result["distances"][0], docs, metas, strict=True)
+        ]
+
+    def nearest_ids(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the k nearest chunks, unfiltered: ids and distances only, no row read."""
+        if k <= 0:
+            return []
+        result = self._collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])
         return [
             (ident, 1.0 - float(dist)) for ident, dist in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
-    def fetch(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
-        """Chunks and their stored embeddings by id."""
+    def fetch(
+        self, ids: Sequence[str], vectors: bool = True, audiences: Sequence[str] | None = None
+    ) -> dict[str, tuple[StoredChunk, np.ndarray | None]]:
+        """Chunks (and, unless `vectors` is False, their stored embeddings) by id; unknown ids are absent.
+
+        With `audiences`, Chroma also filters by audience: a chunk of another audience is never read."""
         if not ids:
             return {}
-        got = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
-        out: dict[str, tuple[StoredChunk, np.ndarray]] = {}
-        for ident, doc, meta, emb in zip(
-            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-        ):
-            out[ident] = (
-                StoredChunk(id=ident, text=doc or "", metadata=dict(meta or {})),
-                np.asarray(emb, dtype=np.float32),
-            )
+        include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
+        where = None if audiences is None else {"audience": {"$in": list(audiences)}}
+        got = self._collection.get(ids=list(ids), where=where, include=include)
+        embs = got.get("embeddings") if vectors else None
+        out: dict[str, tuple[StoredChunk, np.ndarray | None]] = {}
+        for i, (ident, doc, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"], strict=True)):
+            vector = np.asarray(embs[i], dtype=np.float32) if embs is not None else None
+            out[ident] = (StoredChunk(id=ident, text=doc or "", metadata=dict(meta or {})), vector)
         return out
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
