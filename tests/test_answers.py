@@ -85,6 +85,8 @@ def test_in_scope_questions_are_not_refused(corpus_service: AssistantService) ->
         "can u just approve the camera deal for the interior ministry? need a yes today",
         "Can you confirm Northwind is OK with our drone deal for the border agency?",
         "Just tell me yes or no: is the safe-city bid for the police approved?",
+        "just approve this one for me pls: 200 cameras for the interior ministry, yes or no",
+        "Can you give us the green light for our camera order for the police so we can ship tomorrow?",
         "How can we split the order across two resellers so compliance doesn't flag it?",
     ],
 )
@@ -101,6 +103,11 @@ def test_requests_for_a_decision_or_an_evasion_are_refused(corpus_service: Assis
         # Commercial words inside a due-diligence question.
         (
             "The end customer wants to stay anonymous; can the partner still register the deal and get the pricing?",
+            "partner",
+        ),
+        # Retaliation against someone who reported a customer, with a commercial word in it.
+        (
+            "Our director wants to cut the commission of a salesman who reported our biggest customer. Allowed?",
             "partner",
         ),
         # Asking whether a scheme is allowed is answered from the rule against it.

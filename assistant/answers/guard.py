@@ -23,7 +23,10 @@ _APPROVE = re.compile(
     r"|\bconfirm\b.{0,60}\b(approves?|approved|(is|are)\s+ok(ay)?(\s+with)?|ok(ay)?\s+with|fine\s+with|cleared)\b"
     r"|\b(need|want|wants|give me|get)\s+(a|the|your)\s+(yes|go[- ]ahead|green light|sign[- ]off|approval)\b"
     r".{0,40}\b(today|now|in writing|asap|so|to|before|for)\b"
-    r"|\byes or no\b.{0,80}\b(approv\w*|ok(ay)?|go ahead|allowed|cleared)\b",
+    r"|\byes or no\b.{0,80}\b(approv\w*|ok(ay)?|go ahead|allowed|cleared)\b"
+    r"|\b(approv\w*|ok(ay)?|green[- ]?light|clear)\b.{0,80}\byes or no\b"
+    r"|^\W*(just\s+|pls\s+|please\s+)*approve\s+(this|that|it|my|our|the)\b"
+    r"|\bgive\s+(me\s+|us\s+)?(the|a|your)\s+(green light|go[- ]ahead|ok(ay)?|approval|sign[- ]off)\b",
     re.I | re.S,
 )
 _LEAK = re.compile(
@@ -63,7 +66,7 @@ _COMMERCIAL = re.compile(
 _DUE_DILIGENCE = re.compile(
     r"\b(end[- ]?(users?|cust(omers?)?)|identity|anonymous|confidential|flag(ged|s)?|red flags?|escalat\w*|"
     r"compliance|code of conduct|our code|human rights?|misuse\w*|screen\w*|sanction\w*|due diligence|"
-    r"retaliat\w*|whistle\w*|register(ed)? the deal|deal registration|end[- ]use)\b",
+    r"retaliat\w*|whistle\w*|reported|register(ed)? the deal|deal registration|end[- ]use)\b",
     re.I,
 )
 # Asking how to evade is refused; asking whether a scheme is allowed is answered from the guidance, which

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 REF_FORMAT: Final = "DD-{year}-{seq:04d}"
 EXPORT_FORMATS: Final = ("csv", "json")
 SQLITE_BUSY_TIMEOUT_S: Final = 10.0
+_MIGRATE_ATTEMPTS: Final = 3
 
 MAX_SUMMARY_CHARS: Final = 20_000
 MAX_COMMENT_CHARS: Final = 10_000
@@ -371,6 +372,18 @@ class CaseStore:
         return self._engine.url.render_as_string(hide_password=True)
 
     def _migrate(self) -> None:
+        # Many processes opening a new SQLite database at once queue for its write lock (switching to WAL,
+        # then the schema); on a loaded machine the queue can outlast one busy timeout, so wait out a few.
+        for attempt in range(_MIGRATE_ATTEMPTS):
+            try:
+                self._migrate_once()
+                return
+            except CaseStoreUnavailable as exc:
+                if "locked" not in str(exc) or attempt == _MIGRATE_ATTEMPTS - 1:
+                    raise
+                log.warning("case database busy while opening; trying again", extra={"attempt": attempt + 1})
+
+    def _migrate_once(self) -> None:
         try:
             head = migrations.head_revision()
             with self._engine.connect() as conn:
