@@ -182,3 +182,18 @@ def test_the_lead_answers_and_sections_are_not_repeated(corpus_service: Assistan
     assert len(locators) == len(set(locators))
     for citation in answer.citations:  # every quote stays verbatim in its passage
         assert citation.quote in corpus_service.store.fetch([citation.chunk_id])[citation.chunk_id][0].text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "A reseller won't tell us who the final customer is. What should I do?",
+        "What facts should a partner include when it escalates a deal to the vendor?",
+    ],
+)
+def test_no_quote_ends_on_a_sentence_that_only_announces_a_list(
+    corpus_service: AssistantService, question: str
+) -> None:
+    answer = corpus_service.ask(question, STAFF, open_case=False)
+    assert answer.citations
+    assert not any(c.quote.rstrip().endswith(":") for c in answer.citations), [c.quote for c in answer.citations]

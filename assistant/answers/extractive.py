@@ -129,6 +129,16 @@ def _extend(
         if _LIST_LINE.match(text, text.rfind("\n", 0, start) + 1) and not pointer:
             break  # list items are offered as next steps; the quote stays with the prose
         grown = _Span(grown.start, end, grown.score)
+    if text[grown.start : grown.end].rstrip().endswith(":"):
+        # A quote that ends on "these details:" carries the list it announces, or stops before it.
+        block = _list_block(text, grown.end)
+        if block is not None:
+            cut = text.rfind("\n", grown.start, grown.start + budget * 2) if block[1] - grown.start > budget * 2 else -1
+            grown = _Span(grown.start, cut if cut > grown.end else block[1], grown.score)
+        else:
+            earlier = [s for s in spans if grown.start <= s[0] and s[1] < grown.end]
+            if earlier:
+                grown = _Span(grown.start, earlier[-1][1], grown.score)
     if whole_section:
         # Budget left over goes to the sentences before: the section's own framing of the answer.
         for start, end in reversed(spans):
