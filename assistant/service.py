@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from .answers.extractive import Composed, ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
 from .answers.models import Answer, Citation, Risk
-from .answers.sentences import SentenceVectors
 from .config import MAX_QUESTION_CHARS, Settings
 from .deals import CASE_LEVELS, LEVEL_LABELS, LocatorIndex, Screening, ScreenReason
 from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
@@ -93,7 +92,6 @@ class AssistantService:
             idf=self.lexical.term_idf,
             min_similarity=settings.min_similarity,
             max_passages=settings.answer_passages,
-            sentence_vectors=SentenceVectors(self.embedder.embed_documents),
         )
         self.llm_composer: LLMComposer | None = None
         if settings.llm:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from ..knowledge.retrieval import Passage, Retrieval
 from ..knowledge.textproc import sentence_spans, tokens
 from .models import Citation
-from .sentences import SentenceVectors
 
 REFUSAL = (
     "I can't answer that from the guidance I have. Please ask the compliance team, or rephrase the "
@@ -164,8 +163,8 @@ def _one_line(text: str) -> str:
 class ExtractiveComposer:
     """Builds a short answer from the top passages; refuses when the evidence is weak.
 
-    The lead is the sentence that answers the question, chosen by meaning (sentence vectors against the
-    question's) and by shared words, among the best passages; a list question gets the list. Further
+    The lead is the sentence that answers the question, chosen by shared words within the passages closest
+    to the question in meaning; a list question gets the list. Further
     passages are quoted only when they come from another section and say something nearly as close to
     the question. Every quote is verbatim and every [n] points at a retrieved passage.
     """
@@ -177,7 +176,6 @@ class ExtractiveComposer:
         max_passages: int = 3,
         lead_budget: int = 750,
         budget: int = 450,
-        sentence_vectors: SentenceVectors | None = None,
         lead_pool: int = 3,
     ) -> None:
         self.idf = idf
@@ -185,7 +183,6 @@ class ExtractiveComposer:
         self.budget = budget
         self.min_similarity = min_similarity
         self.max_passages = max_passages
-        self.sentence_vectors = sentence_vectors
         self.lead_pool = lead_pool
 
     def evidence_is_weak(self, retrieval: Retrieval) -> bool:
@@ -204,11 +201,9 @@ class ExtractiveComposer:
             overlap = query_terms & set(words)
             lexical.append(sum(self.idf(t) for t in overlap) / math.sqrt(max(len(words), 1)))
         top_lexical = max(lexical) or 1.0
-        if self.sentence_vectors is not None:
-            vectors = self.sentence_vectors.of(passage.id, text, spans)
-            meaning = [float(v) for v in vectors @ retrieval.query_embedding]
-        else:
-            meaning = [passage.similarity] * len(spans)
+        # Each sentence's own vector was tried (chosen by its meaning): the same figures on the question sets
+        # at about twice the answer time, so a sentence takes its passage's closeness in meaning.
+        meaning = [passage.similarity] * len(spans)
         best: _Span | None = None
         best_meaning = 0.0
         for position, (start, end) in enumerate(spans):
@@ -227,16 +222,11 @@ class ExtractiveComposer:
         if not pool:
             return refusal("weak_evidence")
         query_terms = set(retrieval.query_terms)
-        if self.sentence_vectors is not None:
-            self.sentence_vectors.warm(
-                [(p.id, p.text, [s for s in _sentences(p.text)]) for p in pool[: self.lead_pool + self.max_passages]]
-            )
         choices = [
             c for p in pool[: self.lead_pool + self.max_passages] if (c := self._choose(p, retrieval, query_terms))
         ]
         if not choices:
             return refusal("weak_evidence")
-        # The lead: among the best few passages, the one whose sentence answers the question best.
         # The lead: the best passage, unless one of the next few holds a sentence clearly closer to the question.
         lead = choices[0]
         for other in choices[1 : self.lead_pool]:
