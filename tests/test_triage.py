@@ -7,6 +7,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.errors import ConfigError
@@ -46,7 +47,7 @@ def test_quality_bar_on_deal_sets(engine: TriageEngine, embedder: Embedder, path
     counts: Counter[tuple[str, str]] = Counter()
     misses = []
     for deal, vector in zip(deals, vectors, strict=True):
-        result = engine.assess(deal["scenario"], query_embedding=vector, is_deal=True)
+        result = engine.assess(deal["scenario"], embeddings={deal["scenario"]: vector}, is_deal=True)
         counts[(deal["expected"], result.level)] += 1
         if result.level != deal["expected"]:
             misses.append(f"{deal['id']}: expected {deal['expected']}, got {result.level} ({result.rule})")
@@ -289,9 +290,24 @@ def test_clause_similarity_skips_negated_stretches(engine: TriageEngine) -> None
 
 def test_single_clause_ask_reuses_the_query_embedding(engine: TriageEngine, embedder: Embedder) -> None:
     text = "Can we sell IMSI catchers to the police in Lima?"
-    clauses, vectors = engine.extractor.clause_vectors(text, embedder.embed_query(text))
+    given = embedder.embed_query("an unrelated sentence about printers")
+    clauses, vectors = engine.extractor.clause_vectors(text, {text: given}, whole=text)
     assert clauses == [text]
-    assert vectors.shape[0] == 1
+    assert np.array_equal(vectors[0], given)  # the vector handed in, not a fresh one
+
+
+def test_clauses_embedded_by_the_caller_are_not_embedded_again(engine: TriageEngine, embedder: Embedder) -> None:
+    # The ask path embeds the question and its clauses in one batch and hands them to triage.
+    text = "Distributor in Lagos wants 40 cameras. The end user is the state police. They want face search."
+    wanted = engine.texts_to_embed(text)
+    assert len(wanted) == 3
+    stand_ins = embedder.embed_documents([f"unrelated sentence number {i}" for i in range(len(wanted))])
+    clauses, vectors = engine.extractor.clause_vectors(
+        engine.extractor.mask_benign(text), dict(zip(wanted, stand_ins, strict=True)), whole=text
+    )
+    assert clauses == wanted
+    assert np.array_equal(vectors, stand_ins)
+    assert engine.texts_to_embed("Can we sell IMSI catchers to the police in Lima?") == []
 
 
 def test_negated_state_ownership_makes_a_private_isp(engine: TriageEngine) -> None:

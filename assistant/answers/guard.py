@@ -57,7 +57,8 @@ _WRITING = re.compile(
 _COMMERCIAL = re.compile(
     r"\b(list price|price list|pricing|prices?|discount( tiers?| policy)?|rebates?|margins?|commissions?|quota|"
     r"expense (claims?|reports?|receipts?)|per[- ]diem|travel (booking|expenses?)|meeting rooms?|"
-    r"holiday allowance|vacation days|payroll|(vpn|admin|account) password)\b",
+    r"holiday allowance|vacation days|payroll|(vpn|admin|account) password|"
+    r"crm( system| tool| software)?|erp( system| software)?|hubspot|salesforce|accounting software|spreadsheets?)\b",
     re.I,
 )
 # A commercial or office word inside a due-diligence question ("can they still get deal-registration pricing

@@ -326,8 +326,9 @@ def run_eval(
         ours_ms: list[float] = []
         # Every question is embedded once more, in one batch, for the top-10 ranking (ask keeps 8) and for
         # the baseline: the model is by far the largest cost of a run.
-        texts = sorted({str(i["question"]) for i in [*q_items, *off_items]})
-        query_vectors = dict(zip(texts, service.embedder.embed_documents(texts), strict=True))
+        questions = {str(i["question"]) for i in [*q_items, *off_items]}
+        searched = {q: service.retriever.query_text(q) for q in questions}
+        query_vectors = service.embedder.embed_many(sorted(questions | set(searched.values())))
         with bar.stage("assistant: questions"):
             for item in q_items:
                 user = User.for_audience(item.get("audience", "internal"), user_id="eval")
@@ -335,7 +336,7 @@ def run_eval(
                 ours[item["id"]] = service.ask(item["question"], user, channel="eval", open_case=False)
                 ours_ms.append((time.perf_counter() - t0) * 1000)
                 retrieval = service.retriever.retrieve(
-                    item["question"], user.audiences, k=10, query_embedding=query_vectors[item["question"]]
+                    item["question"], user.audiences, k=10, query_embedding=query_vectors[searched[item["question"]]]
                 )
                 ours_ranked[item["id"]] = [p.metadata for p in retrieval.passages]
                 bar.step()

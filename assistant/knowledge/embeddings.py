@@ -88,6 +88,12 @@ class Embedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def embed_many(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Unit vectors of distinct texts, by text, from one call to the model (one batch costs far less
+        than a call per text)."""
+        distinct = list(dict.fromkeys(texts))
+        return dict(zip(distinct, self.embed_documents(distinct), strict=True))
+
     def embed_query(self, text: str) -> np.ndarray:
         """Embedding of one query, shape (dim,), float32, unit length."""
         vector = self.model().encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)

@@ -22,6 +22,8 @@ from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 _RRF_K = 60
+_READ_AHEAD = 4
+"""Passages read beyond k in one call, so a near-duplicate or two rarely costs a second call."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,7 @@ class Retriever:
         When too few remain, the filtered query runs.
         """
         if allowed >= set(INTERNAL_AUDIENCES):
-            found = self.store.nearest(qvec, self.dense_k, None)
-            return [(n.chunk.id, n.similarity) for n in found], {n.chunk.id: n.chunk for n in found}
+            return self.store.nearest_ids(qvec, self.dense_k), {}
         wide = self.store.nearest_ids(qvec, self.dense_k * 3)
         audience_of = self.lexical.audiences([ident for ident, _ in wide])
         kept = [(ident, sim) for ident, sim in wide if audience_of.get(ident) in allowed]
@@ -104,18 +105,25 @@ class Retriever:
         found = self.store.nearest(qvec, self.dense_k, sorted(allowed))
         return [(n.chunk.id, n.similarity) for n in found], {n.chunk.id: n.chunk for n in found}
 
+    def query_text(self, question: str) -> str:
+        """The text the dense search embeds for `question`: the question with the guidance's words for its
+        everyday words ("cut off" -> "end the relationship"), when the vocabulary has any."""
+        expansion = self.vocabulary.expansion(question)
+        return f"{question} ({expansion})" if expansion else question
+
     def retrieve(
         self, question: str, audiences: Sequence[str], k: int = 8, query_embedding: np.ndarray | None = None
     ) -> Retrieval:
-        """Top-k passages after fusion and near-duplicate removal; never a chunk outside `audiences`."""
+        """Top-k passages after fusion and near-duplicate removal; never a chunk outside `audiences`.
+
+        `query_embedding`, when given, is the vector of `query_text(question)` (callers embed it in one
+        batch with their other texts).
+        """
         allowed = set(audiences)
-        qvec = self.embedder.embed_query(question) if query_embedding is None else query_embedding
-        # Everyday words also search for the guidance's words for them ("cut off" -> "end the relationship"),
-        # by words and by meaning: the question's vector is then the vector of the question with them.
+        # Everyday words also search for the guidance's words for them, by words and by meaning.
         expansion = self.vocabulary.expansion(question)
         searched = f"{question} {expansion}" if expansion else question
-        if expansion:
-            qvec = self.embedder.embed_query(f"{question} ({expansion})")
+        qvec = self.embedder.embed_query(self.query_text(question)) if query_embedding is None else query_embedding
         dense, read = self._dense(qvec, allowed)
         lexical = self.lexical.search(searched, self.lexical_k, sorted(allowed))
 
@@ -128,54 +136,56 @@ class Retriever:
         lex_score = dict(lexical)
         dense_sim = dict(dense)
         candidates = sorted(fused, key=lambda i: -fused[i])[: self.candidates]
-        # Candidates not read yet come from the store by id in one call. Every id here already passed an
-        # audience filter (the lexical query's, or the lexical index's record for a dense neighbour), so
-        # Chroma's `where` is not repeated: on a get by ids it scans the whole collection (1 s at 100,000).
-        unread = [i for i in candidates if i not in read]
-        fetched = self.store.fetch(unread, vectors=any(i not in dense_sim for i in unread))
 
         # Stage 2: order candidates by meaning plus a share of their (normalised) lexical score; on the
-        # team's question set this puts the right clause first more often than rank fusion alone.
+        # team's question set this puts the right clause first more often than rank fusion alone. Scoring
+        # needs no text: a passage found only lexically gets its similarity from its stored vector, asked
+        # for by id (vectors only: Chroma reads metadata row by row, the largest cost of a get).
+        vectors = self.store.vectors([i for i in candidates if i not in dense_sim])
         top_lex = max(lex_score.values(), default=0.0) or 1.0
-        scored: list[tuple[float, str, str, dict[str, Any], float]] = []
+        ranked: list[tuple[float, str, float]] = []
         for ident in candidates:
-            vector: np.ndarray | None = None
-            if ident in read:
-                stored = read[ident]
-            elif ident in fetched:
-                stored, vector = fetched[ident]
+            if ident in dense_sim:
+                sim = dense_sim[ident]
+            elif ident in vectors:
+                sim = float(np.dot(vectors[ident], qvec))
             else:
                 continue  # in the lexical index but gone from the store (an ingest under way)
-            # A passage found only lexically gets its similarity from its stored embedding.
-            lexical_only = ident not in dense_sim and vector is not None
-            sim = float(np.dot(vector, qvec)) if lexical_only and vector is not None else dense_sim.get(ident, 0.0)
-            text, meta = stored.text, stored.metadata
-            # Defence in depth: both sides filter in their query, but the store is the record of audiences.
-            if meta.get("audience") not in allowed:
-                continue
-            final = sim + self.lexical_weight * lex_score.get(ident, 0.0) / top_lex
-            scored.append((final, ident, text, meta, sim))
-        scored.sort(key=lambda row: -row[0])
+            ranked.append((sim + self.lexical_weight * lex_score.get(ident, 0.0) / top_lex, ident, sim))
+        ranked.sort(key=lambda row: -row[0])
 
+        # Stage 3: read the best passages, a few more than k at a time, and drop near-duplicates. Every id
+        # here already passed an audience filter (the lexical query's, or the lexical index's record for a
+        # dense neighbour), so Chroma's `where` is not repeated: on a get by ids it scans the whole
+        # collection (1 s at 100,000).
         passages: list[Passage] = []
         kept_words: list[set[str]] = []
-        for final, ident, text, meta, sim in scored:
-            if len(passages) >= k:
-                break
-            words = set(text.lower().split())
-            if any(_near_duplicate(words, other) for other in kept_words):
-                continue
-            kept_words.append(words)
-            passages.append(
-                Passage(
-                    id=ident,
-                    text=text,
-                    metadata=meta,
-                    similarity=sim,
-                    lexical_score=lex_score.get(ident, 0.0),
-                    score=final,
+        position = 0
+        while len(passages) < k and position < len(ranked):
+            batch = ranked[position : position + k + _READ_AHEAD]
+            position += len(batch)
+            fetched = self.store.fetch([i for _, i, _ in batch if i not in read], vectors=False)
+            for final, ident, sim in batch:
+                stored = read.get(ident) or (fetched[ident][0] if ident in fetched else None)
+                if stored is None or len(passages) >= k:
+                    continue
+                # Defence in depth: both sides filter in their query, but the store is the record of audiences.
+                if stored.metadata.get("audience") not in allowed:
+                    continue
+                words = set(stored.text.lower().split())
+                if any(_near_duplicate(words, other) for other in kept_words):
+                    continue
+                kept_words.append(words)
+                passages.append(
+                    Passage(
+                        id=ident,
+                        text=stored.text,
+                        metadata=stored.metadata,
+                        similarity=sim,
+                        lexical_score=lex_score.get(ident, 0.0),
+                        score=final,
+                    )
                 )
-            )
         return Retrieval(
             passages=passages,
             query_embedding=qvec,

@@ -147,6 +147,16 @@ class VectorStore:
             (ident, 1.0 - float(dist)) for ident, dist in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored unit vectors by id (no text or metadata read); unknown ids are absent."""
+        if not ids:
+            return {}
+        got = self._collection.get(ids=list(ids), include=["embeddings"])
+        embs = got.get("embeddings")
+        if embs is None:
+            return {}
+        return {ident: np.asarray(embs[i], dtype=np.float32) for i, ident in enumerate(got["ids"])}
+
     def fetch(
         self, ids: Sequence[str], vectors: bool = True, audiences: Sequence[str] | None = None
     ) -> dict[str, tuple[StoredChunk, np.ndarray | None]]:

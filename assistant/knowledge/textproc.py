@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -154,6 +155,7 @@ STOPWORDS = frozenset(
 _KEEP = frozenset({"not", "no", "nor"})
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A small suffix stripper: enough to match 'resellers'/'reseller', 'screening'/'screen'."""
     if len(word) <= 3 or not word.isalpha():

@@ -106,6 +106,8 @@ class Flag:
     unless: tuple[Cue, ...] = ()
     negatable: bool = False
     examples: tuple[str, ...] = ()
+    material_unless_explained: bool = False
+    """Material unless the text records an explanation (RAS 5.5: an unexplained mismatch is material)."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,8 @@ class RiskPolicy:
     similarity_long_clause_words: int = 5
     flag_similarity_threshold: float = 1.01
     """A clause at least this similar to a red flag's example raises that flag (above 1: never)."""
+    explanation_cues: tuple[Cue, ...] = ()
+    """Words that show a deal records an explanation for a red flag (RAS 5.7)."""
 
     def product(self, code: str) -> Category:
         return next(c for c in self.products if c.code == code)
@@ -378,8 +382,12 @@ def _flags(section: Any, where: str, line: int, *, with_cite: bool, with_materia
         label = _need(entry, "label", str, f"{where} '{flag_id}'", entry_line)
         cite = _need(entry, "cite", str, f"{where} '{flag_id}'", entry_line) if with_cite else ""
         material = entry.get("material", False)
-        if not isinstance(material, bool):
-            raise _Problem(_line_of(entry, "material"), f"'material' of {where} '{flag_id}' must be true or false")
+        unless_explained = material == "unless_explained"
+        if not isinstance(material, bool) and not unless_explained:
+            raise _Problem(
+                _line_of(entry, "material"),
+                f"'material' of {where} '{flag_id}' must be true, false or unless_explained",
+            )
         cues = _cues(entry.get("patterns"), f"{where} '{flag_id}' patterns", _line_of(entry, "patterns"))
         unless = _cues(entry.get("unless"), f"{where} '{flag_id}' unless", _line_of(entry, "unless"))
         negatable = entry.get("negatable", False)
@@ -388,7 +396,9 @@ def _flags(section: Any, where: str, line: int, *, with_cite: bool, with_materia
         examples = _strings(
             entry.get("examples", []) or [], f"{where} '{flag_id}' examples", _line_of(entry, "examples")
         )
-        flags.append(Flag(flag_id, label, cues, cite, material, unless, negatable, examples))
+        flags.append(
+            Flag(flag_id, label, cues, cite, material is True, unless, negatable, examples, unless_explained)
+        )
     return tuple(flags)
 
 
@@ -528,7 +538,7 @@ def _parse_policy(text: str) -> dict[str, Any]:
         raise _Problem(1, "the policy must be a YAML mapping")
     top = {
         "version", "benign_phrases", "negation", "products", "end_users", "unknown_end_user",
-        "undisclosed_end_user", "government_cues", "red_flags", "uses", "severity", "deal_cues",
+        "undisclosed_end_user", "government_cues", "red_flags", "uses", "severity", "deal_cues", "explanation_cues",
         "similarity", "countries", "gazetteer", "rules", "next_steps", "unknown_product", "partner_wording",
         "partner_next_steps",
     }  # fmt: skip
@@ -573,6 +583,9 @@ def _parse_policy(text: str) -> dict[str, Any]:
     parsed["government_cues"] = _cues(data.get("government_cues"), "government_cues", _line_of(data, "government_cues"))
     parsed["benign_phrases"] = _cues(data.get("benign_phrases"), "benign_phrases", _line_of(data, "benign_phrases"))
     parsed["deal_cues"] = _cues(data.get("deal_cues"), "deal_cues", _line_of(data, "deal_cues"))
+    parsed["explanation_cues"] = _cues(
+        data.get("explanation_cues") or [], "explanation_cues", _line_of(data, "explanation_cues")
+    )
 
     negation = _need(data, "negation", dict, "the policy", data.line)
     _only_keys(negation, {"words", "window", "clause_breaks"}, "negation")

@@ -14,7 +14,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,9 +46,11 @@ _BORDER_BEFORE = re.compile(
 _PLACE_PREFIXES = frozenset(
     {"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"}
 )
+_WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
 _GENERIC_REGION_WORDS = frozenset(
     {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "capital"}
     | {"region", "province", "district", "city", "upper", "lower", "greater", "new", "great", "islands", "island"}
+    | {"coast", "lakes", "rivers", "maritime", "unity", "store", "pool", "gulf", "centre", "center", "lot"}
 )
 
 
@@ -296,6 +298,10 @@ class Gazetteer:
         words = name.split()
         if not all(w.lower() in self.common_words for w in words):
             return place
+        # The model's vocabulary holds many proper names ("queensland", "ontario", "texas"): a capitalised
+        # region name of five letters or more is a region, but a short one ("Lot", "Ain") is too often a word.
+        if place.kind == "region" and len(words) == 1 and len(name) >= 5:
+            return place
         if place.kind == "alternate" or (place.kind == "region" and len(words) == 1):
             return None
         previous = [w for w in before.split() if w.lower() != "the"][-1:]  # "in the Western Cape"
@@ -499,9 +505,15 @@ class SignalExtractor:
         """The first match of each cue; a match is skipped when negated (if `negatable`) or when an
         `unless` cue occurs in the same sentence ("screening came back clean")."""
         found: list[str] = []
+        # "face-recognition terminals" is "face recognition terminals": a hyphen between words reads as a
+        # space too (same length, so positions for negation and sentences hold in both readings).
+        spaced = _WORD_HYPHEN.sub(" ", text)
+        readings = (text, spaced) if spaced != text else (text,)
         for cue in cues:
-            for match in cue.pattern.finditer(text):
-                if not match.group(0).strip():
+            matches = (m for reading in readings for m in cue.pattern.finditer(reading))
+            for match in matches:
+                words = text[match.start() : match.end()].strip()  # as written, hyphens included
+                if not words:
                     continue
                 if negatable and self.is_negated(text, match.start()):
                     continue
@@ -509,16 +521,23 @@ class SignalExtractor:
                     sentence = self._sentence_around(text, match.start(), match.end())
                     if any(u.pattern.search(sentence) for u in unless):
                         continue
-                found.append(match.group(0).strip())
+                found.append(words)
                 break
         return found
 
     def _flags(self, flags: Sequence[Flag], text: str) -> list[FlagHit]:
         hits = []
+        explained: bool | None = None  # looked up once, only when a flag needs it
         for flag in flags:
             evidence = self._find(flag.cues, text, negatable=flag.negatable, unless=flag.unless)
-            if evidence:
-                hits.append(FlagHit(flag.id, flag.label, tuple(evidence), flag.cite, flag.material))
+            if not evidence:
+                continue
+            material = flag.material
+            if flag.material_unless_explained:
+                if explained is None:
+                    explained = bool(self._find(self.policy.explanation_cues, text, negatable=True))
+                material = not explained
+            hits.append(FlagHit(flag.id, flag.label, tuple(evidence), flag.cite, material))
         return hits
 
     def situations_in(self, text: str) -> list[SituationHit]:
@@ -652,15 +671,27 @@ class SignalExtractor:
                 out.append(kept)
         return out
 
-    def clause_vectors(self, text: str, query_embedding: np.ndarray | None) -> tuple[list[str], np.ndarray]:
-        """Clauses of `text` and their unit vectors, embedded in one batch.
+    def texts_to_embed(self, text: str) -> list[str]:
+        """The clauses `extract` compares with the examples when `text` has more than one (else none: the
+        text's own vector serves). A caller can embed them in one batch with its other texts."""
+        clauses = self.clauses(self.mask_benign(text))
+        return clauses if len(clauses) > 1 else []
 
-        A one-clause text with a given `query_embedding` (the ask path) reuses it instead.
+    def clause_vectors(
+        self, text: str, embeddings: Mapping[str, np.ndarray] | None = None, whole: str | None = None
+    ) -> tuple[list[str], np.ndarray]:
+        """Clauses of `text` and their unit vectors; those not in `embeddings` are embedded in one batch.
+
+        A one-clause text whose `whole` (the unmasked text) is in `embeddings` (the ask path) reuses its
+        vector instead.
         """
+        known = embeddings or {}
         clauses = self.clauses(text) or [text]
-        if query_embedding is not None and len(clauses) == 1:
-            return [text], np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
-        return clauses, np.asarray(self.embedder.embed_documents(clauses), dtype=np.float32)
+        if len(clauses) == 1 and whole is not None and whole in known:
+            return [text], np.asarray(known[whole], dtype=np.float32).reshape(1, -1)
+        missing = [c for c in dict.fromkeys(clauses) if c not in known]
+        fresh = dict(zip(missing, np.asarray(self.embedder.embed_documents(missing), dtype=np.float32), strict=True))
+        return clauses, np.stack([np.asarray(known.get(c, fresh.get(c)), dtype=np.float32) for c in clauses])
 
     def _similar_product(
         self, found: CategoryHit | None, clauses: Sequence[str], vectors: np.ndarray
@@ -725,8 +756,11 @@ class SignalExtractor:
 
     # --- the whole extraction ------------------------------------------------------------------------
 
-    def extract(self, text: str, query_embedding: np.ndarray | None = None, *, is_deal: bool = False) -> Signals:
-        """Signals of one text; `query_embedding` (unit length) avoids embedding the text again.
+    def extract(
+        self, text: str, embeddings: Mapping[str, np.ndarray] | None = None, *, is_deal: bool = False
+    ) -> Signals:
+        """Signals of one text; `embeddings` (unit vectors by text: the text's own, its clauses') avoid
+        embedding them again.
 
         `is_deal` says the text is known to describe a deal (screening), so the model is consulted even
         when no cue names a product, buyer or place.
@@ -766,7 +800,7 @@ class SignalExtractor:
 
         if not text.strip():
             return signals
-        clauses, vectors = self.clause_vectors(masked, query_embedding)
+        clauses, vectors = self.clause_vectors(masked, embeddings, whole=text)
         signals.red_flags = self._similar_flags(signals.red_flags, clauses, vectors)
         if not is_deal and signals.product is None and signals.end_user is None and not signals.countries:
             return signals  # nothing names a product, buyer or place: a general question, not a deal

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -157,7 +157,7 @@ class TriageEngine:
         self,
         text: str | None = None,
         fields: DealFields | None = None,
-        query_embedding: np.ndarray | None = None,
+        embeddings: Mapping[str, np.ndarray] | None = None,
         *,
         is_deal: bool = False,
     ) -> TriageResult:
@@ -165,14 +165,13 @@ class TriageEngine:
 
         `is_deal` says the text was given as a deal (screening): it is then always triaged, however
         little it says, and never waved through as "not a deal". Without it (the ask path), a text
-        that does not read like a deal gets no level.
+        that does not read like a deal gets no level. `embeddings` are unit vectors already computed, by
+        text (the text's own and those of `texts_to_embed`), so the model is not asked twice.
         """
         parts = [text or "", fields.as_text() if fields else ""]
         full = " ".join(p.strip() for p in parts if p.strip())
-        if fields is not None and text:
-            query_embedding = None  # the given embedding is of `text` alone
         is_deal = is_deal or fields is not None
-        signals = self.extractor.extract(full, query_embedding, is_deal=is_deal)
+        signals = self.extractor.extract(full, embeddings, is_deal=is_deal)
         if fields is not None and fields.country.strip():
             stated = self.extractor.parse_country(fields.country)
             if stated is not None:
@@ -187,6 +186,10 @@ class TriageEngine:
         if self.llm_reader is not None:
             result = self._with_llm_reading(full, signals, parties, result)
         return result
+
+    def texts_to_embed(self, text: str) -> list[str]:
+        """Texts besides `text` itself whose vectors `assess(text)` will need (embed them in one batch)."""
+        return self.extractor.texts_to_embed(text)
 
     # --- the optional LLM reading -------------------------------------------------------------------
 
