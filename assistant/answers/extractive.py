@@ -57,6 +57,7 @@ _SEMANTIC_WEIGHT = 1.0
 _LEXICAL_WEIGHT = 0.25
 _OPENING_BONUS = 0.03
 _SUPPORT_MARGIN = 0.3
+_POOL_SLACK = 0.06
 _LEAD_MARGIN = 0.1
 """A further passage is quoted only when its best sentence is nearly as close to the question as the lead's."""
 
@@ -217,7 +218,9 @@ class ExtractiveComposer:
     def compose(self, retrieval: Retrieval, question: str = "") -> Composed:
         if self.evidence_is_weak(retrieval):
             return refusal("weak_evidence")
-        floor = max(self.min_similarity, retrieval.best_similarity - 0.22)
+        # The passage closest in meaning cleared the bar; the passages that ranked above it on shared words
+        # may sit a little under it and still be quoted (the right clause is often one of them).
+        floor = max(self.min_similarity - _POOL_SLACK, retrieval.best_similarity - 0.22)
         pool = [p for p in retrieval.passages if p.similarity >= floor]
         if not pool:
             return refusal("weak_evidence")

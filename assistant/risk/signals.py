@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 import pycountry
 
+from ..knowledge.textproc import STOPWORDS
 from .policy import Category, Cue, Flag, GazetteerSettings, RiskPolicy
 
 _WORD = re.compile(r"[\w'’-]+")
@@ -321,6 +322,10 @@ class Gazetteer:
         word = before.group(1).rstrip(".")
         if not word.istitle() or len(word) < 2:
             return False  # "HQ Lisboa", "A Coruna": an abbreviation or article, not a given name
+        preceding = folded[: max(0, start - 40) + before.start(1)].rstrip(" \t")
+        opens_sentence = not preceding or preceding[-1] in ".!?:;\n"
+        if opens_sentence and word.lower() in STOPWORDS:
+            return False  # "Now Bishkek, via Tbilisi": a function word opening the sentence, not a given name
         return word.lower() not in self.settings.place_words and word not in _PLACE_PREFIXES
 
     def _choose_lowercase(
