@@ -326,9 +326,9 @@ def run_eval(
         ours_ms: list[float] = []
         # Every question is embedded once more, in one batch, for the top-10 ranking (ask keeps 8) and for
         # the baseline: the model is by far the largest cost of a run.
-        questions = {str(i["question"]) for i in [*q_items, *off_items]}
-        searched = {q: service.retriever.query_text(q) for q in questions}
-        query_vectors = service.embedder.embed_many(sorted(questions | set(searched.values())))
+        asked = {str(i["question"]) for i in [*q_items, *off_items]}
+        searched = {q: service.retriever.query_text(q) for q in asked}
+        query_vectors = service.embedder.embed_many(sorted(asked | set(searched.values())))
         with bar.stage("assistant: questions"):
             for item in q_items:
                 user = User.for_audience(item.get("audience", "internal"), user_id="eval")

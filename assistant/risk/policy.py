@@ -396,9 +396,7 @@ def _flags(section: Any, where: str, line: int, *, with_cite: bool, with_materia
         examples = _strings(
             entry.get("examples", []) or [], f"{where} '{flag_id}' examples", _line_of(entry, "examples")
         )
-        flags.append(
-            Flag(flag_id, label, cues, cite, material is True, unless, negatable, examples, unless_explained)
-        )
+        flags.append(Flag(flag_id, label, cues, cite, material is True, unless, negatable, examples, unless_explained))
     return tuple(flags)
 
 
