@@ -338,3 +338,33 @@ def test_combined_bis_red_flags_escalate(engine: TriageEngine) -> None:
         f["id"] for f in result.signals["red_flags"]
     }
     assert result.level == "escalate"
+
+
+def test_an_unexplained_mismatch_is_material_and_an_explained_one_is_not(engine: TriageEngine) -> None:
+    # RAS 5.5: the rep must ask; a mismatch nobody explains is a material red flag (escalate), while a
+    # single red flag with a recorded explanation is enhanced due diligence.
+    unexplained = engine.assess(
+        "A small bakery in Porto wants 8 GPU servers with top-end accelerators. Asked what for, no answer yet.",
+        is_deal=True,
+    )
+    assert unexplained.level == "escalate"
+    explained = engine.assess(
+        "A small bakery in Porto wants 8 GPU servers; they explained it is for their new recipe-generation "
+        "startup and sent the investor deck.",
+        is_deal=True,
+    )
+    assert explained.level == "enhanced_due_diligence"
+
+
+def test_hyphenated_words_read_like_spaced_ones(engine: TriageEngine) -> None:
+    hyphenated = engine.assess("Gym chain in Melbourne: 45 face-recognition entry terminals for members.", is_deal=True)
+    spaced = engine.assess("Gym chain in Melbourne: 45 face recognition entry terminals for members.", is_deal=True)
+    assert hyphenated.signals["product"]["tier"] == spaced.signals["product"]["tier"] == "P2"
+    # the evidence quotes the deal as written
+    assert "face-recognition" in hyphenated.signals["product"]["evidence"][0]
+
+
+def test_a_region_name_settles_the_country(engine: TriageEngine) -> None:
+    result = engine.assess("State Library of Queensland: 40 public PCs. Quote?", is_deal=True)
+    assert [c["iso2"] for c in result.signals["countries"]] == ["AU"]
+    assert result.level == "proceed"
