@@ -26,20 +26,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cases.workflow import LEVELS, STATUSES
+from .enums import LEVELS, STATUSES, Role
 from .errors import BadInput
+from .identity import STAFF_ORG, User
 
 if TYPE_CHECKING:
     from .cases.audit import VerifyReport
     from .cases.models import Case, CaseEvent
-    from .cases.store import CaseStore
+    from .service import AssistantService
 
 
-def _open_store() -> CaseStore:
-    from .cases.store import create_case_store
+def _service() -> AssistantService:
     from .config import Settings
+    from .service import create_service
 
-    return create_case_store(Settings())
+    return create_service(Settings())
+
+
+def operator(name: str | None) -> User:
+    """The person at the machine: the CLI acts as compliance under the name given (else the login name), so
+    its actions pass the service's role checks and the audit trail records who acted."""
+    who = name or getpass.getuser()
+    return User(id=who, role=Role.COMPLIANCE, org=STAFF_ORG, display_name=who)
 
 
 def _when(value: datetime | None) -> str:
@@ -60,8 +68,7 @@ def _one_line(text: str, width: int) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List cases, oldest first."""
-    with _open_store() as store:
-        cases = store.list(status=args.status, org=args.org, level=args.level, limit=args.limit)
+    cases = _service().list_cases(operator(None), status=args.status, org=args.org, level=args.level, limit=args.limit)
     if args.json:
         _print_json([case.to_dict() for case in cases])
         return 0
@@ -101,9 +108,7 @@ def _print_case(case: Case, events: list[CaseEvent]) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Show one case with its audit trail."""
-    with _open_store() as store:
-        case = store.get(args.ref)
-        events = store.events(case.ref)
+    case, events = _service().case_for(args.ref, operator(None))
     if args.json:
         _print_json({**case.to_dict(), "events": [ev.to_dict() for ev in events]})
     else:
@@ -123,13 +128,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     Decisions go through the service as a compliance operator named by --by, so the CLI obeys the same
     rules as every door: nobody decides a case they requested, and a prohibited case needs two reviewers.
     """
-    from .config import Settings
-    from .identity import User
-    from .service import create_service
-
-    service = create_service(Settings())
-    operator = User(id=args.by, role="compliance", org="internal", display_name=args.by)
-    case = service.decide_case(args.ref, args.decision, operator, args.comment, corrected_level=args.level)
+    case = _service().decide_case(args.ref, args.decision, operator(args.by), args.comment, corrected_level=args.level)
     if case.status == "in_review" and args.decision == "approve":
         print(f"{case.ref} has its first approval (by {args.by}); a second, different reviewer must approve it")
         return 0
@@ -138,30 +137,28 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 def cmd_assign(args: argparse.Namespace) -> int:
     """Give a case to a reviewer."""
-    actor = args.by or getpass.getuser()
-    with _open_store() as store:
-        case = store.assign(args.ref, actor=actor, assignee=args.to, comment=args.comment)
-    return _report_change(case, actor)
+    actor = operator(args.by)
+    case = _service().assign_case(args.ref, actor, assignee=args.to, comment=args.comment)
+    return _report_change(case, actor.id)
 
 
 def cmd_close(args: argparse.Namespace) -> int:
     """Close a case (a comment is needed when it was never decided)."""
-    with _open_store() as store:
-        case = store.close(args.ref, actor=args.by, comment=args.comment)
-    return _report_change(case, args.by)
+    actor = operator(args.by)
+    case = _service().close_case(args.ref, actor, comment=args.comment)
+    return _report_change(case, actor.id)
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
     """Send a decided or closed case back to review."""
-    with _open_store() as store:
-        case = store.reopen(args.ref, actor=args.by, comment=args.comment)
-    return _report_change(case, args.by)
+    actor = operator(args.by)
+    case = _service().reopen_case(args.ref, actor, comment=args.comment)
+    return _report_change(case, actor.id)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export cases with their events as CSV or JSON, to stdout or a file."""
-    with _open_store() as store:
-        data = store.export(args.format, status=args.status, org=args.org)
+    data = _service().export_cases(operator(None), args.format, status=args.status, org=args.org)
     if not args.output or args.output == "-":
         print(data, end="")
         return 0
@@ -203,8 +200,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check every audit chain, case row and MAC (and a checkpoint); exit 1 if anything was changed behind
     the application."""
     checkpoint = _read_checkpoint(args.against) if args.against else None
-    with _open_store() as store:
-        report = store.verify(checkpoint)
+    report = _service().verify_trail(operator(None), checkpoint)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -215,8 +211,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     """Write a signed digest of every case's head, after checking the trail; exit 1 (writing nothing) if
     the trail is damaged."""
-    with _open_store() as store:
-        report, checkpoint = store.checkpoint()
+    report, checkpoint = _service().checkpoint_trail(operator(None))
     if not report.ok:
         _print_report(report)
         print("assistant: no checkpoint written: the audit trail has problems (see above)", file=sys.stderr)

@@ -60,12 +60,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """Show the lists in force."""
     service = _service()
-    lists = service.party_lists.lists()
+    lists = service.party_lists_in_force()
     if args.json:
         print(json.dumps([info.to_dict() for info in lists], ensure_ascii=False, indent=2))
         return 0
     if not lists:
-        print(f"no list loaded; screening uses {service.settings.risk_folder / 'restricted_parties.csv'}")
+        print(f"no list loaded; screening uses {service.default_party_list}")
         return 0
     for info in lists:
         when = info.loaded_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -108,8 +108,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     """Take a list out of force."""
     service = _service()
-    service._require_decider(_operator(args.by), "remove restricted-party lists")
-    if not service.party_lists.remove(args.name):
+    if not service.remove_party_list(args.name, _operator(args.by)):
         raise NotFound(f"no list named {args.name!r} is loaded (see `assistant parties list`)")
     print(f"removed {args.name}")
     return 0

@@ -11,15 +11,6 @@ from .knowledge.lexical import LexicalIndex
 from .knowledge.store import StoredChunk, VectorStore
 from .knowledge.textproc import sentence_spans
 
-LEVELS = ("proceed", "enhanced_due_diligence", "escalate", "prohibited")
-CASE_LEVELS = ("escalate", "prohibited")
-LEVEL_LABELS = {
-    "proceed": "Proceed (standard screening)",
-    "enhanced_due_diligence": "Enhanced due diligence",
-    "escalate": "Escalate to compliance",
-    "prohibited": "Prohibited",
-}
-
 
 class ScreenReason(BaseModel):
     """One reason for the level, with the guidance that justifies it."""

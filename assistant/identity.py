@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("partner", "sales", "compliance", "admin")
+from .enums import Role
+
 PARTNER_AUDIENCES = ("public", "partner")
 INTERNAL_AUDIENCES = ("public", "partner", "internal")
+# Staff share one organisation, so its cases are every staff member's cases; partners each have their own.
+STAFF_ORG = "internal"
 
 
 @dataclass(frozen=True)
@@ -14,21 +17,21 @@ class User:
     """A person or system asking the assistant. Partners read only public and partner guidance."""
 
     id: str
-    role: str = "sales"
-    org: str = "internal"
+    role: str = Role.SALES
+    org: str = STAFF_ORG
     display_name: str = ""
 
     @property
     def audiences(self) -> tuple[str, ...]:
-        return PARTNER_AUDIENCES if self.role == "partner" else INTERNAL_AUDIENCES
+        return PARTNER_AUDIENCES if self.role == Role.PARTNER else INTERNAL_AUDIENCES
 
     @property
     def is_partner(self) -> bool:
-        return self.role == "partner"
+        return self.role == Role.PARTNER
 
     @classmethod
     def for_audience(cls, audience: str, user_id: str = "cli") -> User:
         """A command-line user reading as 'internal' (staff) or 'partner'."""
         if audience == "partner":
-            return cls(id=user_id, role="partner", org="cli-partner")
-        return cls(id=user_id, role="sales", org="internal")
+            return cls(id=user_id, role=Role.PARTNER, org="cli-partner")
+        return cls(id=user_id, role=Role.SALES, org=STAFF_ORG)

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,8 @@ from .answers.extractive import Composed, ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
 from .answers.models import Answer, Citation, Risk
 from .config import MAX_QUESTION_CHARS, Settings
-from .deals import CASE_LEVELS, LEVEL_LABELS, LocatorIndex, Screening, ScreenReason
+from .deals import LocatorIndex, Screening, ScreenReason
+from .enums import CASE_LEVELS, DECIDER_ROLES, LEVEL_LABELS, UNDECIDED, Role
 from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
 from .identity import User
 from .knowledge.embeddings import Embedder
@@ -32,9 +33,11 @@ from .knowledge.vocabulary import load_vocabulary
 if TYPE_CHECKING:
     from .answers.llm import LLMComposer
     from .cases import Case, CaseStore
+    from .cases.audit import VerifyReport
     from .cases.party_lists import ListInfo, PartyLists
-    from .cases.records import ApiKeys, EventLog, FeedbackLog
+    from .cases.records import ApiKey, ApiKeys, EventLog, FeedbackLog
     from .cases.screenings import ScreeningLog
+    from .cases.views import CaseView
     from .risk.screening import PartyHit, PartyScreener
     from .risk.triage import DealFields, TriageEngine, TriageResult
 
@@ -141,6 +144,12 @@ class AssistantService:
         self.embedder.model()
         self.lexical.count()
         _ = self.triage
+
+    def start(self) -> None:
+        """What every door does before its first request: index the shipped corpus on first use (or bring
+        the lexical index in step), then load the model and the triage engine so no request pays for it."""
+        self.ensure_indexed()
+        self.warm_up()
 
     def sources(self, user: User | None = None) -> list[SourceInfo]:
         """The indexed documents (only those the user may read, when a user is given)."""
@@ -281,7 +290,7 @@ class AssistantService:
         from .risk.list_screener import StoredListScreener
         from .risk.screening import DEFAULT_THRESHOLD, create_screener
 
-        csv_path = self.settings.risk_folder / "restricted_parties.csv"
+        csv_path = self.default_party_list
         if self.settings.yente_url.strip():
             return create_screener(csv_path, self.settings.yente_url, threshold=threshold or DEFAULT_THRESHOLD)
         fallback = create_screener(csv_path, threshold=threshold or DEFAULT_THRESHOLD)
@@ -335,6 +344,23 @@ class AssistantService:
             extra={"event": "party_list_loaded", "list": info.name, "version": info.version, "entries": info.entries},
         )
         return info
+
+    def party_lists_in_force(self) -> list[ListInfo]:
+        """The restricted-party lists loaded into the case database, each with its version and source."""
+        return self.party_lists.lists()
+
+    def remove_party_list(self, name: str, user: User) -> bool:
+        """Take a list out of force (compliance only); False when no list has that name."""
+        self._require_decider(user, "remove restricted-party lists")
+        removed = self.party_lists.remove(name)
+        if removed:
+            log.info("restricted-party list removed", extra={"event": "party_list_removed", "list": name})
+        return removed
+
+    @property
+    def default_party_list(self) -> Path:
+        """The file screening reads while no list is loaded."""
+        return self.settings.risk_folder / "restricted_parties.csv"
 
     def search_parties(self, name: str, countries: Sequence[str] = (), *, threshold: float) -> list[PartyHit]:
         """The listed parties a name matches at or above `threshold` (lower than the screening's to see near
@@ -450,18 +476,54 @@ class AssistantService:
         cursor: str | None = None,
     ) -> tuple[list[Case], str | None]:
         """One page of the queue the user may see, and the cursor of the next page (None at the end)."""
-        org = None if user.role in STAFF_DECIDERS else user.org
+        org = None if user.role in DECIDER_ROLES else user.org
         return self.cases.page(status=status, level=level, org=org, limit=limit, cursor=cursor)
 
     def case_for(self, ref: str, user: User) -> tuple[Case, list[Any]]:
         """One case and its audit trail, if the user may see it (else NotFound, as if it did not exist)."""
         from .cases import CaseNotFound
 
-        org = None if user.role in STAFF_DECIDERS else user.org
+        org = None if user.role in DECIDER_ROLES else user.org
         try:
             return self.cases.get(ref, org=org), self.cases.events(ref, org=org)
         except CaseNotFound as exc:
             raise NotFound(str(exc)) from exc
+
+    def case_view(self, ref: str, user: User, now: dt.datetime | None = None) -> CaseView:
+        """One case as this user may see it (else NotFound): filtered reasons and trail, the names actors
+        are shown under, and whether the user may decide it now."""
+        from .cases.views import CaseView, actor_names, sla_text, visible_case, visible_events
+
+        case, events = self.case_for(ref, user)
+        now = now or dt.datetime.now(dt.UTC)
+        decider = user.role in DECIDER_ROLES
+        return CaseView(
+            case=visible_case(case, user),
+            events=visible_events(events, case, user),
+            actors=actor_names(self._key_names(), user, staff=decider),
+            may_decide=decider and case.status in UNDECIDED and case.requester.user_id != user.id,
+            sla=sla_text(case, now),
+            overdue=case.is_overdue(now),
+        )
+
+    def queue(self, user: User) -> list[Case]:
+        """The undecided cases the user may see, in the one queue order: the soonest SLA due date first
+        (no deadline last), then the oldest. Every door shows this order."""
+        waiting: list[Case] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = self.case_page(user, limit=200, cursor=cursor)
+            for case in page:  # the store puts every undecided case before the decided ones
+                if case.status not in UNDECIDED:
+                    return waiting
+                waiting.append(case)
+            if cursor is None:
+                return waiting
+
+    def my_cases(self, user: User) -> list[Case]:
+        """The cases this user asked for, newest first."""
+        mine = [c for c in self.cases_for(user) if c.requester.user_id == user.id]
+        return sorted(mine, key=lambda c: c.created_at, reverse=True)
 
     def decide_case(
         self, ref: str, decision: str, user: User, comment: str, *, corrected_level: str | None = None
@@ -486,14 +548,47 @@ class AssistantService:
                 raise PermissionDenied(f"{case.ref} is prohibited: a second, different reviewer must approve it")
         return self.cases.decide(ref, action, actor=user.id, comment=comment, corrected_level=corrected_level)
 
-    def assign_case(self, ref: str, user: User, assignee: str | None = None) -> Case:
+    def assign_case(self, ref: str, user: User, assignee: str | None = None, comment: str | None = None) -> Case:
         """Assign a case (to the user by default); compliance only."""
         self._require_decider(user, "assign cases")
-        return self.cases.assign(ref, actor=user.id, assignee=assignee or user.id)
+        return self.cases.assign(ref, actor=user.id, assignee=assignee or user.id, comment=comment)
+
+    def close_case(self, ref: str, user: User, comment: str | None = None) -> Case:
+        """Close a case (a comment is needed when it was never decided); compliance only."""
+        self._require_decider(user, "close cases")
+        return self.cases.close(ref, actor=user.id, comment=comment)
+
+    def reopen_case(self, ref: str, user: User, comment: str) -> Case:
+        """Send a decided or closed case back to review, with the reason; compliance only."""
+        self._require_decider(user, "reopen cases")
+        return self.cases.reopen(ref, actor=user.id, comment=comment)
+
+    def list_cases(
+        self, user: User, *, status: str | None = None, level: str | None = None, org: str | None = None, limit: int
+    ) -> list[Case]:
+        """Cases oldest first, as an operator lists them; `org` narrows a decider's view, and everyone else
+        sees their own organisation's only."""
+        scope = org if user.role in DECIDER_ROLES else user.org
+        return self.cases.list(status=status, org=scope, level=level, limit=limit)
+
+    def export_cases(self, user: User, fmt: str, *, status: str | None = None, org: str | None = None) -> str:
+        """Cases with their audit trails as CSV or JSON; compliance only."""
+        self._require_decider(user, "export cases")
+        return self.cases.export(fmt, status=status, org=org)
+
+    def verify_trail(self, user: User, checkpoint: Mapping[str, Any] | None = None) -> VerifyReport:
+        """Check every audit chain, case row and MAC (and a checkpoint, when given); compliance only."""
+        self._require_decider(user, "verify the audit trail")
+        return self.cases.verify(checkpoint)
+
+    def checkpoint_trail(self, user: User) -> tuple[VerifyReport, dict[str, Any]]:
+        """A signed digest of every case's head, after checking the trail; compliance only."""
+        self._require_decider(user, "checkpoint the audit trail")
+        return self.cases.checkpoint()
 
     @staticmethod
     def _require_decider(user: User, what: str) -> None:
-        if user.role not in STAFF_DECIDERS:
+        if user.role not in DECIDER_ROLES:
             raise PermissionDenied(f"only compliance may {what}")
 
     @property
@@ -520,6 +615,52 @@ class AssistantService:
         from .cases.records import ApiKeys
 
         return ApiKeys(self.cases.engine)
+
+    def authenticate_key(self, presented: str) -> tuple[User, ApiKey] | None:
+        """The user an API key acts as, and its record, or None for an unknown or revoked key."""
+        key = self.api_keys.authenticate(presented)
+        return (key.user(), key) if key is not None else None
+
+    def active_key(self, key_id: str) -> tuple[User, ApiKey] | None:
+        """A key by id (for a browser session that names it) if it exists and is not revoked."""
+        key = self.api_keys.get(key_id)
+        return (key.user(), key) if key is not None and key.active else None
+
+    def end_sessions(self, key_id: str) -> None:
+        """End every browser session started with this key."""
+        self.api_keys.end_sessions(key_id)
+
+    def _key_names(self) -> dict[str, str]:
+        """`key:<id>` → the key's name and organisation, to show people rather than ids in audit trails."""
+        return {k.user().id: f"{k.name} ({k.org})" for k in self.api_keys.list()}
+
+    def create_key(self, user: User, org: str, role: str, name: str = "") -> tuple[ApiKey, str]:
+        """A new API key for an organisation and role, and its secret (shown once, stored hashed); admins only."""
+        self._require_admin(user, "create API keys")
+        return self.api_keys.create(org, role, name)
+
+    def revoke_key(self, user: User, key_id: str) -> ApiKey:
+        """Revoke a key: its calls and browser sessions stop at once; admins only."""
+        self._require_admin(user, "revoke API keys")
+        return self.api_keys.revoke(key_id)
+
+    def list_keys(self, user: User) -> list[ApiKey]:
+        """Every key's public record (never a secret); admins only."""
+        self._require_admin(user, "list API keys")
+        return self.api_keys.list()
+
+    @staticmethod
+    def _require_admin(user: User, what: str) -> None:
+        if user.role != Role.ADMIN:
+            raise PermissionDenied(f"only an admin may {what}")
+
+    def first_time(self, marker: str) -> bool:
+        """True the first time any process records `marker` (a Slack event id, a posted case card)."""
+        return self.processed_events.first_time(marker)
+
+    def health(self) -> dict[str, Any]:
+        """Liveness and how many passages are indexed."""
+        return {"status": "ok", "indexed_chunks": self.store.count()}
 
     def record_feedback(
         self,
@@ -643,9 +784,6 @@ class AssistantService:
             fingerprint=request_fingerprint(user, text),
             summary=" ".join(text.split())[:280],
         )
-
-
-STAFF_DECIDERS = ("compliance", "admin")
 
 
 REPLAY_CHANNELS = ("eval", "bench")

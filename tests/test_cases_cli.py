@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import text
 
 from assistant import cli
-from assistant.cases import CaseNotFound, CaseStore, Requester, create_case_store
+from assistant.cases import CaseStore, Requester, create_case_store
 from assistant.cli_cases import register
 from assistant.config import Settings
+from assistant.errors import NotFound
 
 
 @pytest.fixture
@@ -193,6 +194,6 @@ def test_handlers_work_from_a_bare_parser(home: Path) -> None:
     parser = argparse.ArgumentParser(prog="t")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["cases", "show", "DD-2026-0042"])
-    with pytest.raises(CaseNotFound, match="no case DD-2026-0042"):
+    with pytest.raises(NotFound, match="no case DD-2026-0042"):
         args.func(args)
     assert (home / "cases.db").is_file()

@@ -147,7 +147,7 @@ def test_without_a_loaded_list_the_shipped_sample_screens(service: AssistantServ
 
 
 def test_a_case_records_the_list_version_and_a_partner_sees_none_of_it(loaded: AssistantService) -> None:
-    from assistant.web.views import case_view
+    from assistant.cases.views import case_view
 
     [info] = loaded.party_lists.lists()
     deal = "Reseller order: 40 IP cameras for Tulpar Crystal Systems in Kazan, Russia."

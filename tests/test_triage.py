@@ -12,7 +12,8 @@ import pytest
 
 from assistant.errors import ConfigError
 from assistant.knowledge.embeddings import Embedder
-from assistant.risk.policy import LEVELS, load_risk_policy
+from assistant.enums import LEVELS
+from assistant.risk.policy import load_risk_policy
 from assistant.risk.screening import create_screener
 from assistant.risk.triage import DealFields, TriageEngine
 

@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..enums import LEVELS, STATUSES
     from .audit import VerifyProblem, VerifyReport
     from .errors import (
         CaseClosed,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     )
     from .models import Case, CaseEvent, Requester
     from .store import CaseStore, create_case_store, database_url
-    from .workflow import DEFAULT_SLA_BUSINESS_DAYS, LEVELS, STATUSES
+    from .workflow import DEFAULT_SLA_BUSINESS_DAYS
 
 # Names are resolved on first use, so that importing the light modules (workflow, errors) from the
 # command line does not pay for SQLAlchemy and Alembic.

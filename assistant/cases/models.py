@@ -17,6 +17,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from ..enums import UNDECIDED
+
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
@@ -55,7 +57,7 @@ class Case:
 
     def is_overdue(self, now: datetime) -> bool:
         """True while the case is undecided and its SLA date has passed."""
-        undecided = self.status in ("open", "in_review", "needs_info")
+        undecided = self.status in UNDECIDED
         return undecided and self.sla_due_at is not None and now > self.sla_due_at
 
     def to_dict(self) -> dict[str, Any]:

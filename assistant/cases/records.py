@@ -17,16 +17,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..enums import ROLES, STAFF_ROLES
 from ..errors import BadInput
-from ..identity import ROLES
+from ..identity import STAFF_ORG, User
 from .models import ApiKeyRow, FeedbackRow, ProcessedEventRow
 
 KEY_PREFIX = "ddk"
 MAX_REASON_CHARS = 2000
 
-# Staff share one organisation, so its cases are every staff member's cases; partners each have their own.
-STAFF_ORG = "internal"
-STAFF_ROLES = tuple(role for role in ROLES if role != "partner")
 # The Slack app names Slack Connect users' organisations `slack:<team id>` from what Slack tells it.
 SLACK_ORG_PREFIX = "slack:"
 
@@ -130,6 +128,10 @@ class ApiKey:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def user(self) -> User:
+        """The User this key acts as; its id names the key, so the audit trail shows which key acted."""
+        return User(id=f"key:{self.key_id}", role=self.role, org=self.org, display_name=self.name)
 
     def to_dict(self) -> dict[str, Any]:
         return {

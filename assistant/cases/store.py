@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
+from ..enums import LEVELS, STATUSES, UNDECIDED
 from ..errors import ConfigError
 from . import audit, migrations, workflow
 from .errors import CaseInputError, CaseNotFound, CaseStoreUnavailable, IdempotencyConflict
@@ -427,8 +428,8 @@ class CaseStore:
         fingerprint is IdempotencyConflict, never the other request's case.
         `org` defaults to the requester's organisation; `actor` to the requester.
         """
-        if level not in workflow.LEVELS:
-            raise CaseInputError(f"unknown level {level!r}; one of {', '.join(workflow.LEVELS)}")
+        if level not in LEVELS:
+            raise CaseInputError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
         clean_summary = _text(summary, "the summary", MAX_SUMMARY_CHARS)
         fact_values = dict(facts or {})
         if request_fingerprint is not None:
@@ -503,8 +504,8 @@ class CaseStore:
         `corrected_level` records that compliance judges the deal at another level than triage gave
         ("triage was wrong: should be escalate"); `assistant eval --decided-cases` scores triage on it.
         """
-        if corrected_level is not None and corrected_level not in workflow.LEVELS:
-            raise CaseInputError(f"unknown level {corrected_level!r}; one of {', '.join(workflow.LEVELS)}")
+        if corrected_level is not None and corrected_level not in LEVELS:
+            raise CaseInputError(f"unknown level {corrected_level!r}; one of {', '.join(LEVELS)}")
         action = workflow.normalise_decision(decision)
         if corrected_level is None:
             return self._change(ref, action, actor, comment)
@@ -682,7 +683,7 @@ class CaseStore:
         """
         if limit < 1 or limit > MAX_PAGE:
             raise CaseInputError(f"the limit must be between 1 and {MAX_PAGE}")
-        undecided = CaseRow.status.in_(workflow.UNDECIDED)
+        undecided = CaseRow.status.in_(UNDECIDED)
         group = sql_case((undecided, 0), else_=1)
         # Undecided: by due date (no date last), then reference. Decided: newest reference first.
         due = sql_case((undecided, CaseRow.sla_due_at), else_=None)
@@ -703,19 +704,19 @@ class CaseStore:
         if not more or not rows:
             return cases, None
         last = rows[-1]
-        is_open = last.status in workflow.UNDECIDED
+        is_open = last.status in UNDECIDED
         last_due = (last.sla_due_at or far) if is_open else far
         return cases, _encode_cursor(0 if is_open else 1, last_due, last.id if is_open else -last.id)
 
     @staticmethod
     def _filtered(query: _Query, status: str | None, org: str | None, level: str | None) -> _Query:
         if status is not None:
-            if status not in workflow.STATUSES:
-                raise CaseInputError(f"unknown status {status!r}; one of {', '.join(workflow.STATUSES)}")
+            if status not in STATUSES:
+                raise CaseInputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
             query = query.where(CaseRow.status == status)
         if level is not None:
-            if level not in workflow.LEVELS:
-                raise CaseInputError(f"unknown level {level!r}; one of {', '.join(workflow.LEVELS)}")
+            if level not in LEVELS:
+                raise CaseInputError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
             query = query.where(CaseRow.level == level)
         if org is not None:
             query = query.where(CaseRow.org == org)

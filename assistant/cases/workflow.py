@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
+from ..enums import UNDECIDED
 from .errors import CaseClosed, CommentRequired, InvalidTransition
 
-STATUSES: Final = ("open", "in_review", "needs_info", "approved", "rejected", "closed")
-LEVELS: Final = ("proceed", "enhanced_due_diligence", "escalate", "prohibited")
 DECISIONS: Final = ("approve", "reject", "needs_info")
 
 #: Working days a case may wait for a decision, by triage level; None means no deadline.
@@ -30,19 +29,16 @@ DEFAULT_SLA_BUSINESS_DAYS: Final[Mapping[str, int | None]] = {
     "proceed": None,
 }
 
-_UNDECIDED = ("open", "in_review", "needs_info")
-UNDECIDED = _UNDECIDED
-"""Statuses of a case that still waits for a decision."""
 
 # action -> {from status: to status}. Anything not listed is refused.
 TRANSITIONS: Final[Mapping[str, Mapping[str, str]]] = {
     "assign": {"open": "in_review", "in_review": "in_review", "needs_info": "in_review"},
-    "approve": dict.fromkeys(_UNDECIDED, "approved"),
+    "approve": dict.fromkeys(UNDECIDED, "approved"),
     # The first of the two approvals a prohibited case needs: it stays in review for a second reviewer.
-    "first_approval": dict.fromkeys(_UNDECIDED, "in_review"),
-    "reject": dict.fromkeys(_UNDECIDED, "rejected"),
+    "first_approval": dict.fromkeys(UNDECIDED, "in_review"),
+    "reject": dict.fromkeys(UNDECIDED, "rejected"),
     "needs_info": {"open": "needs_info", "in_review": "needs_info"},
-    "close": dict.fromkeys((*_UNDECIDED, "approved", "rejected"), "closed"),
+    "close": dict.fromkeys((*UNDECIDED, "approved", "rejected"), "closed"),
     "reopen": dict.fromkeys(("approved", "rejected", "closed"), "in_review"),
 }
 
@@ -62,7 +58,7 @@ def comment_required(action: str, from_status: str) -> bool:
     """Whether `action` from `from_status` must carry a comment."""
     if action in ("approve", "first_approval", "reject", "needs_info", "reopen"):
         return True
-    return action == "close" and from_status in _UNDECIDED
+    return action == "close" and from_status in UNDECIDED
 
 
 def next_status(ref: str, action: str, from_status: str, comment: str | None) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..answers.models import Answer
-from ..deals import CASE_LEVELS, LEVELS
+from ..enums import CASE_LEVELS, LEVELS
 from ..identity import User
 from ..knowledge.textproc import sentence_spans, tokens
 from ..service import AssistantService

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..answers.models import Answer
 from ..config import Settings
-from ..deals import LEVELS
+from ..enums import LEVELS
 from ..errors import BadInput
 from ..identity import User
 from ..service import AssistantService, create_service

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..deals import CASE_LEVELS, LEVELS
+from ..enums import CASE_LEVELS, LEVELS
 from ..errors import BadInput
 from ..service import AssistantService, create_service
 from . import metrics as m

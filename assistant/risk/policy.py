@@ -20,10 +20,9 @@ from typing import Any
 import pycountry
 import yaml
 
+from assistant.enums import LEVELS
 from assistant.errors import ConfigError
 
-LEVELS = ("proceed", "enhanced_due_diligence", "escalate", "prohibited")
-"""Risk levels, lowest first."""
 PRODUCT_TIERS = ("P0", "P1", "P2", "P3", "P4")
 END_USER_TYPES = ("E0", "E1", "E2", "E3")
 COUNTRY_LEVELS = ("C0", "C1", "C2", "C3")

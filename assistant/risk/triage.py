@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .policy import COUNTRY_LEVELS, END_USER_TYPES, LEVELS, RiskPolicy, Rule, level_rank
+from ..enums import LEVELS
+from .policy import COUNTRY_LEVELS, END_USER_TYPES, RiskPolicy, Rule, level_rank
 from .screening import PartyHit, PartyScreener
 from .signals import CategoryHit, CountryHit, FlagHit, SignalExtractor, Signals, TextEmbedder
 

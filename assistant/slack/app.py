@@ -61,7 +61,7 @@ def deduplicate(door: Door) -> Callable[..., BoltResponse | None]:
         if event_id:
             retry = next(iter(req.headers.get("x-slack-retry-num") or []), None)
             try:
-                first = door.service.processed_events.first_time(f"slack-event:{event_id}")
+                first = door.service.first_time(f"slack-event:{event_id}")
             except Exception:
                 # Better a rare double answer than silence when the database is briefly unavailable.
                 log.exception("event de-duplication failed", extra={"event_id": event_id})

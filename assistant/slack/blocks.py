@@ -15,7 +15,8 @@ from typing import Any
 
 from ..answers.models import Answer, Citation
 from ..cases.models import Case
-from ..deals import LEVEL_LABELS, Screening
+from ..deals import Screening
+from ..enums import LEVEL_LABELS, STATUS_LABELS, UNDECIDED
 
 Block = dict[str, Any]
 
@@ -32,15 +33,6 @@ LEVEL_EMOJI = {
     "escalate": ":large_orange_circle:",
     "prohibited": ":red_circle:",
 }
-STATUS_LABELS = {
-    "open": "Open",
-    "in_review": "In review",
-    "needs_info": "Waiting for information",
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "closed": "Closed",
-}
-UNDECIDED = ("open", "in_review", "needs_info")
 DECISION_TITLES = {"approve": "Approve", "reject": "Reject", "needs_info": "Request info"}
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from ..cases.models import Case
 from ..errors import BadInput, PermissionDenied
 from ..identity import User
 from . import blocks as bk
@@ -33,7 +32,6 @@ TELL_REQUESTER = {
     "reject": "Compliance rejected *{ref}*: “{comment}”. Do not proceed with this deal.",
     "needs_info": "Compliance needs more information on *{ref}*: “{comment}”. Please send it to <@{actor}>.",
 }
-FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 def not_compliance_text(door: Door) -> str:
@@ -52,22 +50,15 @@ def requested_by(door: Door, ref: str, reviewer: User) -> bool:
     return case.requester.user_id == reviewer.id
 
 
-def queue_order(cases: list[Case]) -> list[Case]:
-    """Undecided cases, the nearest SLA first (cases without a deadline last)."""
-    waiting = [c for c in cases if c.status in bk.UNDECIDED]
-    return sorted(waiting, key=lambda c: (c.sla_due_at or FAR_FUTURE, c.created_at))
-
-
 def home_for(door: Door, client: WebClient, user_id: str, context: BoltContext) -> dict[str, Any]:
     """The App Home view for this user: the queue for compliance, their own cases for everyone else."""
     now = datetime.now(UTC)
     reviewer = door.directory.compliance_user(client, user_id, home_team=home_team(context))
     if reviewer is not None:
-        queue = queue_order(door.service.cases_for(reviewer))
+        queue = door.service.queue(reviewer)
         return bk.home_view(f"Compliance queue: {len(queue)} open", queue, now, "No cases are waiting. :tada:")
     user = door.directory.user(client, user_id, channel=None, home_team=home_team(context))
-    mine = [c for c in door.service.cases_for(user) if c.requester.user_id == user_id]
-    mine.sort(key=lambda c: c.created_at, reverse=True)
+    mine = door.service.my_cases(user)
     return bk.home_view("Your cases", mine, now, "You have no cases. Ask me about a deal, or use `/dd screen`.")
 
 

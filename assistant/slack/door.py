@@ -26,7 +26,9 @@ from slack_sdk.errors import SlackApiError
 from ..answers.models import Answer
 from ..cases.models import Case
 from ..config import Settings
+from ..enums import Role
 from ..errors import AssistantError, BadInput, IndexUnavailable, OverBudget, PermissionDenied
+from ..identity import User
 from ..service import AssistantService
 from . import blocks as bk
 from .audiences import Directory
@@ -35,6 +37,8 @@ from .limits import RateLimiter
 log = logging.getLogger(__name__)
 
 ANSWER_CACHE_SIZE = 500
+# The app itself, reading a new case to post its card to the compliance channel (which only reviewers read).
+COMPLIANCE_POSTER = User(id="slack-app", role=Role.COMPLIANCE, org="internal", display_name="Slack app")
 
 
 def thread_channel(channel: str, thread_ts: str) -> str:
@@ -229,9 +233,9 @@ class Door:
                 extra={"case_ref": ref, "channel": channel},
             )
             return
-        if not self.service.processed_events.first_time(f"slack-card:{ref}"):
+        if not self.service.first_time(f"slack-card:{ref}"):
             return
-        case = self.service.cases.get(ref)
+        case = self.service.case_for(ref, COMPLIANCE_POSTER)[0]
         client.chat_postMessage(
             channel=channel, text=f"New case {ref}: {bk.fallback_text(case.summary)}", blocks=bk.case_card(case)
         )

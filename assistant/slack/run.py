@@ -38,8 +38,7 @@ def run_slack(settings: Settings, *, http: bool, port: int, host: str = "0.0.0.0
     from ..service import create_service
 
     service = create_service(settings)
-    service.ensure_indexed()
-    service.warm_up()
+    service.start()
     if http:
         import uvicorn
 

@@ -14,20 +14,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from ..answers.models import Answer
+from ..cases.views import case_view
 from ..deals import Screening
+from ..enums import Level, Status
 from ..identity import User
 from ..risk.triage import DealFields
 from .auth import api_user
 from .context import WebContext, get_context
 from .limits import MAX_FIELD_CHARS, MAX_TEXT_CHARS
-from .views import case_view, events_view
 
 CHANNEL = "api"
 MAX_IDEMPOTENCY_CHARS = 100
-
-# The case workflow's STATUSES and LEVELS, spelled out so OpenAPI lists them.
-Status = Literal["open", "in_review", "needs_info", "approved", "rejected", "closed"]
-Level = Literal["proceed", "enhanced_due_diligence", "escalate", "prohibited"]
 
 CaseRef = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
 Caller = Annotated[User, Depends(api_user)]
@@ -154,16 +151,14 @@ def list_cases(
 @router.get("/cases/{ref}", summary="One case and its audit trail")
 def get_case(ref: CaseRef, user: Caller, ctx: Ctx) -> dict[str, Any]:
     """404 for a case that does not exist and for one of another organisation alike."""
-    case, events = ctx.service.case_for(ref, user)
-    return {"case": case_view(case, user), "events": events_view(events, case, user)}
+    return ctx.service.case_view(ref, user).to_dict(user)
 
 
 @router.post("/cases/{ref}/decision", summary="Decide a case (compliance only)")
 def decide(ref: CaseRef, body: DecisionRequest, user: Caller, ctx: Ctx) -> dict[str, Any]:
     """Approve, reject or ask for more information, with a comment; the caller is recorded as the actor."""
     ctx.service.decide_case(ref, body.decision.replace("-", "_"), user, body.comment)
-    case, events = ctx.service.case_for(ref, user)
-    return {"case": case_view(case, user), "events": events_view(events, case, user)}
+    return ctx.service.case_view(ref, user).to_dict(user)
 
 
 @router.post("/feedback", status_code=201, summary="Say whether an answer helped")
@@ -186,4 +181,4 @@ health_router = APIRouter()
 @health_router.get("/healthz", summary="Liveness and index size")
 def healthz(ctx: Ctx) -> dict[str, Any]:
     """Answers without a key; says how many passages are indexed."""
-    return {"status": "ok", "indexed_chunks": ctx.service.store.count()}
+    return ctx.service.health()

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..cases.errors import IdempotencyConflict, InvalidTransition
 from ..config import Settings
-from ..deals import LEVEL_LABELS
+from ..enums import LEVEL_LABELS
 from ..errors import AssistantError, BadInput, NotFound, OverBudget, PermissionDenied
 from ..service import AssistantService
 from . import api, auth, pages

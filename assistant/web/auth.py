@@ -25,7 +25,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..cases.records import ApiKey
 from ..identity import User
 from .context import WebContext, get_context
 from .sessions import Session, cookie_name
@@ -46,22 +45,6 @@ class SignInRequired(Exception):
     """A page needs a signed-in browser: redirect to the sign-in page."""
 
 
-def user_for_key(key: ApiKey) -> User:
-    """The User an API key acts as; its id names the key, so the audit trail shows which key acted."""
-    return User(id=f"key:{key.key_id}", role=key.role, org=key.org, display_name=key.name)
-
-
-def active_key(ctx: WebContext, key_id: str) -> ApiKey | None:
-    """The key with this id if it exists and is not revoked."""
-    key = ctx.service.api_keys.get(key_id)
-    return key if key is not None and key.active else None
-
-
-def key_names(ctx: WebContext) -> dict[str, str]:
-    """`key:<id>` → the key's name and organisation, to show people rather than ids in audit trails."""
-    return {f"key:{k.key_id}": f"{k.name} ({k.org})" for k in ctx.service.api_keys.list()}
-
-
 def client_host(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -79,12 +62,13 @@ def api_user(request: Request, ctx: Annotated[WebContext, Depends(get_context)])
     # the key is looked at: over budget, a right guess gets the same 429 as a wrong one.
     failures = f"api-auth-failures:{client_host(request)}"
     ctx.limiter.check(failures)
-    key = ctx.service.api_keys.authenticate(presented[:MAX_KEY_CHARS])
-    if key is None:
+    found = ctx.service.authenticate_key(presented[:MAX_KEY_CHARS])
+    if found is None:
         ctx.limiter.hit(failures)
         raise Unauthorized("the API key is unknown or has been revoked")
+    user, key = found
     ctx.limiter.hit(f"key:{key.key_id}")
-    return user_for_key(key)
+    return user
 
 
 # -- pages ----------------------------------------------------------------------------------------------
@@ -113,12 +97,13 @@ def page_auth(request: Request, ctx: Annotated[WebContext, Depends(get_context)]
     session = read_session(request, ctx)
     if session is None or session.key_id is None:
         raise SignInRequired()
-    key = active_key(ctx, session.key_id)
-    if key is None or key.session_version != session.version:
+    found = ctx.service.active_key(session.key_id)
+    if found is None or found[1].session_version != session.version:
         # Revoked, or signed out since this cookie was issued (copies of the cookie included).
         raise SignInRequired()
+    user, key = found
     ctx.limiter.hit(f"key:{key.key_id}")
-    return PageAuth(user=user_for_key(key), session=session)
+    return PageAuth(user=user, session=session)
 
 
 def require_csrf(session: Session | None, token: str) -> None:
@@ -174,9 +159,9 @@ def signin(
     """Check the key and start a fresh session for it (new CSRF token, so no token outlives a sign-in)."""
     require_csrf(read_session(request, ctx), csrf_token)
     ctx.limiter.hit(f"signin:{client_host(request)}")
-    record = ctx.service.api_keys.authenticate(key) if key.strip() else None
+    found = ctx.service.authenticate_key(key) if key.strip() else None
     response: Response
-    if record is None:
+    if found is None:
         session = Session()
         response = ctx.templates.TemplateResponse(
             request,
@@ -186,8 +171,9 @@ def signin(
         )
         set_session_cookie(response, request, ctx, session)
         return response
+    user, record = found
     log.info("signed in", extra={"key_id": record.key_id, "org": record.org, "role": record.role})
-    response = RedirectResponse(home_for(user_for_key(record)), status_code=303)
+    response = RedirectResponse(home_for(user), status_code=303)
     set_session_cookie(response, request, ctx, Session(key_id=record.key_id, version=record.session_version))
     return response
 
@@ -202,10 +188,11 @@ def signout(
     session = read_session(request, ctx)
     require_csrf(session, csrf_token)
     if session is not None and session.key_id is not None:
-        key = active_key(ctx, session.key_id)
+        found = ctx.service.active_key(session.key_id)
         # Only a current session may end the others; an already ended cookie changes nothing.
-        if key is not None and key.session_version == session.version:
-            ctx.service.api_keys.end_sessions(key.key_id)
+        if found is not None and found[1].session_version == session.version:
+            key = found[1]
+            ctx.service.end_sessions(key.key_id)
             log.info("signed out", extra={"key_id": key.key_id})
     response = RedirectResponse("/signin", status_code=303)
     secure = secure_cookie(request, ctx)

@@ -12,17 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..cases.workflow import LEVELS, STATUSES
+from ..cases.views import sla_text
+from ..enums import LEVELS, STATUSES
 from ..errors import BadInput, NotFound
-from ..identity import User
 from ..risk.triage import DealFields
-from .auth import PageAuth, SignInRequired, home_for, key_names, page_auth, read_session, require_csrf
+from .auth import PageAuth, SignInRequired, home_for, page_auth, read_session, require_csrf
 from .context import WebContext, get_context
 from .limits import MAX_FIELD_CHARS, MAX_TEXT_CHARS
-from .views import sla_text, visible_case, visible_events
 
 CHANNEL = "web"
-STAFF = ("compliance", "admin")
 
 Ctx = Annotated[WebContext, Depends(get_context)]
 Auth = Annotated[PageAuth, Depends(page_auth)]
@@ -160,33 +158,22 @@ def queue_page(
 def _case_page(
     ctx: WebContext, request: Request, auth: PageAuth, ref: str, status_code: int = 200, **extra: Any
 ) -> Response:
-    case, events = ctx.service.case_for(ref, auth.user)
-    now = datetime.now(UTC)
-    shown = visible_case(case, auth.user)
+    view = ctx.service.case_view(ref, auth.user)
     return render(
         ctx,
         request,
         auth,
         "case.html",
         status_code,
-        case=shown,
-        reasons=shown.reasons,
-        events=visible_events(events, case, auth.user),
-        actors=_actor_names(ctx, auth.user),
-        sla=sla_text(case, now),
-        overdue=case.is_overdue(now),
-        can_decide=auth.user.role in STAFF and case.status in ("open", "in_review", "needs_info"),
+        case=view.case,
+        reasons=view.case.reasons,
+        events=view.events,
+        actors=view.actors,
+        sla=view.sla,
+        overdue=view.overdue,
+        can_decide=view.may_decide,
         **extra,
     )
-
-
-def _actor_names(ctx: WebContext, viewer: User) -> dict[str, str]:
-    names = key_names(ctx)
-    if viewer.role in STAFF:
-        return names
-    # A partner sees who acted in its own organisation; the vendor's staff appear as "Compliance".
-    own = f"({viewer.org})"
-    return {actor: (name if name.endswith(own) else "Compliance") for actor, name in names.items()}
 
 
 @router.get("/cases/{ref}", response_class=HTMLResponse)

@@ -18,8 +18,7 @@ def serve(settings: Settings, *, host: str, port: int, dev: bool = False) -> int
 
     service = create_service(settings)
     app = create_web_app(service, settings, dev=dev)
-    service.ensure_indexed()
-    service.warm_up()
+    service.start()
     config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=True)
     uvicorn.Server(config).run()
     return 0

@@ -1,13 +1,15 @@
-"""What a user may see of a case: shared by the JSON API and the pages."""
+"""What a user may see of a case: the one view the service gives every door (API, pages, Slack)."""
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..cases import Case, CaseEvent, Requester
+from ..enums import UNDECIDED
 from ..identity import User
+from .models import Case, CaseEvent, Requester
 
 
 def visible_reasons(reasons: list[dict[str, Any]], user: User) -> list[dict[str, Any]]:
@@ -66,27 +68,30 @@ def visible_events(events: list[CaseEvent], case: Case, user: User) -> list[Case
 
 def case_view(case: Case, user: User) -> dict[str, Any]:
     """The case as JSON-ready data for this user."""
-    data = visible_case(case, user).to_dict()
+    return _case_json(visible_case(case, user), user)
+
+
+def _case_json(shown: Case, user: User) -> dict[str, Any]:
+    data = shown.to_dict()
     if user.is_partner:
         for key in ("assignee", "idempotency_key"):
             data.pop(key, None)
-        data["requester"] = {"org": case.requester.org}
+        data["requester"] = {"org": shown.requester.org}
     return data
 
 
-def events_view(events: list[CaseEvent], case: Case, user: User) -> list[dict[str, Any]]:
-    """The audit trail as JSON-ready data for this user."""
-    shown = [e.to_dict() for e in visible_events(events, case, user)]
+def _events_json(shown: list[CaseEvent], user: User) -> list[dict[str, Any]]:
+    items = [e.to_dict() for e in shown]
     if user.is_partner:
-        for item in shown:
+        for item in items:
             for key in ("payload", "prev_hash", "hash"):
                 item.pop(key, None)
-    return shown
+    return items
 
 
 def sla_text(case: Case, now: datetime) -> str:
     """'due in 2 d 3 h', 'overdue by 5 h', or '' when the case has no deadline or is decided."""
-    if case.sla_due_at is None or case.status not in ("open", "in_review", "needs_info"):
+    if case.sla_due_at is None or case.status not in UNDECIDED:
         return ""
     seconds = int((case.sla_due_at - now).total_seconds())
     span = _span(abs(seconds))
@@ -102,3 +107,32 @@ def _span(seconds: int) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """One case as one user may see it, with what a page or card needs to show it."""
+
+    case: Case
+    """Filtered for the viewer (`visible_case`)."""
+    events: list[CaseEvent]
+    """The audit trail, filtered for the viewer (`visible_events`)."""
+    actors: dict[str, str]
+    """Actor id → the name to show; a partner sees its own organisation's people and "Compliance"."""
+    may_decide: bool
+    """Whether this viewer may decide the case now (a decider, the case undecided, not its requester)."""
+    sla: str
+    overdue: bool
+
+    def to_dict(self, viewer: User) -> dict[str, Any]:
+        """The API's `{"case": …, "events": …}` object for this viewer."""
+        return {"case": _case_json(self.case, viewer), "events": _events_json(self.events, viewer)}
+
+
+def actor_names(names: dict[str, str], viewer: User, staff: bool) -> dict[str, str]:
+    """Which name each actor is shown under: staff see every key's name and organisation; a partner sees
+    who acted in its own organisation, and the vendor's staff as "Compliance"."""
+    if staff:
+        return names
+    own = f"({viewer.org})"
+    return {actor: (name if name.endswith(own) else "Compliance") for actor, name in names.items()}
