@@ -369,3 +369,67 @@ def test_a_region_name_settles_the_country(engine: TriageEngine) -> None:
     result = engine.assess("State Library of Queensland: 40 public PCs. Quote?", is_deal=True)
     assert [c["iso2"] for c in result.signals["countries"]] == ["AU"]
     assert result.level == "proceed"
+
+
+def test_a_transliterated_listed_name_is_prohibited_and_a_look_alike_phrase_is_not(engine: TriageEngine) -> None:
+    # "Sahreek" is another spelling of the listed "Sahriq"; "black boxes" only shares consonants with an alias
+    listed = engine.assess("Laptops for a builder in Oman; the forwarder is Dar Sahreek General Trading FZE.", is_deal=True)
+    assert listed.level == "prohibited"
+    assert any("Dar Sahriq" in hit["party"] for hit in listed.signals["restricted_parties"])
+    innocent = engine.assess("Mall in Wroclaw: 200 cameras; the manager says the masks make black boxes.", is_deal=True)
+    assert innocent.signals["restricted_parties"] == []
+
+
+def test_striking_the_end_use_clause_out_of_the_contract_is_a_refusal(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Logistics firm in Rotterdam, analytics cameras for the yards; their lawyer struck out the end use clause "
+        "and the audit rights, they don't sign that kind of thing.",
+        is_deal=True,
+    )
+    assert result.level == "escalate"
+    assert "refuses_end_use_terms" in {f["id"] for f in result.signals["red_flags"]}
+
+
+def test_reading_pupils_faces_for_boredom_in_an_eu_school_is_prohibited(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "School chain in Warsaw: classroom cameras read the kids faces to tell the teacher who is bored or upset.",
+        is_deal=True,
+    )
+    assert result.level == "prohibited"
+
+
+def test_a_changed_ship_to_and_an_odd_route_are_two_red_flags(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Engineering firm in Yerevan, 40 core switches. Ship to changed twice, now they want it routed by truck "
+        "through Turkey.",
+        is_deal=True,
+    )
+    assert {"changed_destination", "unusual_routing"} <= {f["id"] for f in result.signals["red_flags"]}
+    assert result.level == "escalate"
+
+
+def test_distributor_stock_without_an_end_user_follows_the_unknown_end_user_rule(engine: TriageEngine) -> None:
+    moderate = engine.assess("Distributor in Casablanca, stock order, 200 laptops, no end user yet.", is_deal=True)
+    low = engine.assess("Distributor in Vienna, 500 laptops for general resale to their dealers.", is_deal=True)
+    assert moderate.level == "enhanced_due_diligence"  # RAS 6.6: P0 in a C1 country
+    assert low.level == "proceed"  # RAS 6.6: P0 office IT in a C0 country
+
+
+def test_a_name_that_sounds_foreign_is_no_destination(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "The owner's name sounds Russian; screened against EU, UK and OFAC lists, no match. Accounting firm in "
+        "Riga, Latvia, 25 laptops.",
+        is_deal=True,
+    )
+    assert [c["iso2"] for c in result.signals["countries"]] == ["LV"]
+    assert result.level == "proceed"
+
+
+def test_arresting_people_for_what_they_wrote_is_abuse_intent(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "The governor's office wants location tracking and social media analytics to find who is behind an "
+        "anonymous blog; police will then arrest them for insulting the governor.",
+        is_deal=True,
+    )
+    assert result.level == "prohibited"
+    assert "abuse_intent" in {f["id"] for f in result.signals["red_flags"]}

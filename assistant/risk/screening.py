@@ -38,6 +38,7 @@ from .names import (
     can_stand_alone,
     candidate_spans,
     extract_name_spans,
+    index_keys,
     is_distinctive,
     is_unspaced,
     name_from_tokens,
@@ -305,6 +306,7 @@ class LocalListScreener:
         self._parties = load_restricted_parties(self._path)
         self._names: list[NameTarget] = []
         self._anchors: dict[str, set[int]] = {}
+        self._variants: dict[str, set[int]] = {}  # transliteration keys (`index_keys`) of the anchor words
         self._unspaced: list[int] = []
         for party in self._parties:
             for label in (party.name, *party.aliases):
@@ -334,6 +336,8 @@ class LocalListScreener:
         anchors = [t for t in tokens if is_distinctive(t)] or list(tokens)
         for token in anchors:
             self._anchors.setdefault(token, set()).add(index)
+            for key in index_keys(token):
+                self._variants.setdefault(key, set()).add(index)
         if is_unspaced(listed.name.compact):
             self._unspaced.append(index)
 
@@ -390,17 +394,25 @@ class LocalListScreener:
         return [{"list": self._path.name, "version": self._path.name, "loaded_at": "", "source": "file"}]
 
     def _lookup(self, token: Token, cache: dict[str, frozenset[int]]) -> frozenset[int]:
-        """Listed names holding this word, exactly or as a close spelling variant."""
+        """Listed names holding this word, exactly, as a close spelling, or as another transliteration of it
+        ("Sahreek" for "Sahriq"): the same lookup keys as the stored lists' index."""
         word = token.folded
-        if word not in cache:
+        as_name = token.raw[:1].isupper()
+        cache_key = word + "\x00name" if as_name else word
+        if cache_key not in cache:
             targets = set(self._anchors.get(word, ()))
+            if as_name:
+                # Transliteration keys are loose ("black boxes" shares consonants with "BQS Blauquell"), so
+                # only a word written as a name reaches the names it may be another spelling of.
+                for key in index_keys(word):
+                    targets |= self._variants.get(key, set())
             if len(word) >= _FUZZY_ANCHOR_MIN_CHARS:
                 for key, _, _ in process.extract(
                     word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TOKEN_MATCH, limit=None
                 ):
                     targets |= self._anchors[key]
-            cache[word] = frozenset(targets)
-        return cache[word]
+            cache[cache_key] = frozenset(targets)
+        return cache[cache_key]
 
     def _contained(self, raw: str, folded: str, countries: Sequence[str]) -> list[tuple[Rank, PartyHit]]:
         """Names in scripts without spaces (Chinese, ...) match when they occur inside a word."""

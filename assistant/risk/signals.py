@@ -44,6 +44,19 @@ _LIST_JOIN = re.compile(r"\b(?:or|and|nor)\b|&|/", re.IGNORECASE)
 _BORDER_BEFORE = re.compile(
     r"\b(?:(?:border|frontier) (?:with|of)|borders|bordering|next to|neighbou?ring)\s+(?:the\s+)?$", re.IGNORECASE
 )
+# A country word that describes a person's name, accent or language, or names a sanctions list, is no
+# destination: "the owner's name sounds Russian", "a Russian-sounding surname", "EU, UK and OFAC lists".
+_NOT_A_PLACE_AFTER = re.compile(
+    r"(?:[- ](?:sounding|looking|speaking|speakers?)\b|\s+(?:names?|surnames?|first names?|family names?|accents?|"
+    r"speakers?|speaking|language|passport holders?)\b"
+    r"|(?:\s*(?:,|and|or|&)\s*[\w.]+){0,3}\s+(?:consolidated\s+|sanctions?\s+)?lists?\b)",
+    re.IGNORECASE,
+)
+_NOT_A_PLACE_BEFORE = re.compile(
+    r"\b(?:names?|surnames?|accents?)\s+(?:that\s+)?(?:sounds?|sounded|looks?|looked|seems?|seemed|is|are|was)\s+"
+    r"(?:a\s+bit\s+|quite\s+|very\s+|rather\s+|kind\s+of\s+|somewhat\s+)?$",
+    re.IGNORECASE,
+)
 _PLACE_PREFIXES = frozenset(
     {"North", "South", "East", "West", "Greater", "Upper", "Lower", "New", "Old", "Port", "San", "Santa"}
 )
@@ -467,10 +480,18 @@ class SignalExtractor:
     # --- helpers --------------------------------------------------------------------------------------
 
     def mask_benign(self, text: str) -> str:
-        """The text with benign phrases blanked out (same length, so offsets stay valid)."""
-        for cue in self.policy.benign_phrases:
-            text = cue.pattern.sub(lambda m: " " * len(m.group(0)), text)
-        return text
+        """The text with benign phrases blanked out (same length, so offsets stay valid).
+
+        Every phrase is looked for in the original text and the union is blanked afterwards, so one
+        phrase never hides the words another needs ("unlock their own laptop" inside "biometric login is
+        only for each lawyer to unlock their own laptop")."""
+        spans = [m.span() for cue in self.policy.benign_phrases for m in cue.pattern.finditer(text)]
+        if not spans:
+            return text
+        chars = list(text)
+        for start, end in spans:
+            chars[start:end] = " " * (end - start)
+        return "".join(chars)
 
     def is_negated(self, text: str, start: int) -> bool:
         """True when a negation word precedes `start` in the same clause, within the policy's window.
@@ -641,6 +662,8 @@ class SignalExtractor:
 
         def add(iso2: str, evidence: str, start: int) -> None:
             end = start + len(evidence)
+            if _NOT_A_PLACE_AFTER.match(folded, end) or _NOT_A_PLACE_BEFORE.search(folded, max(0, start - 40), start):
+                return  # the origin of a name or a language, or a list's issuer: no place at all
             # "on the Russian border", "the border with Belarus": near the country, not in it
             beside = _BORDER_AFTER.match(folded, end) or _BORDER_BEFORE.search(folded, max(0, start - 20), start)
             if self.is_negated(folded, start) or beside:
