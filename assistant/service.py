@@ -5,6 +5,7 @@ Flow of `ask`: validate → guard → retrieve (audience-filtered) → compose �
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .cases.records import ApiKey, ApiKeys, EventLog, FeedbackLog
     from .cases.screenings import ScreeningLog
     from .cases.views import CaseView
+    from .knowledge.langchain_adapters import GuidanceEmbeddings, GuidanceRetriever
     from .risk.screening import PartyHit, PartyScreener
     from .risk.triage import DealFields, TriageEngine, TriageResult
 
@@ -150,6 +152,19 @@ class AssistantService:
         the lexical index in step), then load the model and the triage engine so no request pays for it."""
         self.ensure_indexed()
         self.warm_up()
+
+    def langchain_embeddings(self) -> GuidanceEmbeddings:
+        """The embedding model as a LangChain `Embeddings` (the vectors the index holds)."""
+        from .knowledge.langchain_adapters import GuidanceEmbeddings
+
+        return GuidanceEmbeddings(self.embedder)
+
+    def langchain_retriever(self, user: User, k: int = 5) -> GuidanceRetriever:
+        """Hybrid retrieval as a LangChain retriever, bound to what `user` may read (a partner's never
+        returns an internal passage)."""
+        from .knowledge.langchain_adapters import GuidanceRetriever
+
+        return GuidanceRetriever(retriever=self.retriever, audiences=tuple(user.audiences), k=k)
 
     def sources(self, user: User | None = None) -> list[SourceInfo]:
         """The indexed documents (only those the user may read, when a user is given)."""
@@ -417,6 +432,18 @@ class AssistantService:
             else:
                 self._record_screening(text, result, user, channel)
         return self._screening(result, reasons, user, case_ref, started)
+
+    @staticmethod
+    def deal_from(scenario: str | None, fields: DealFields) -> str | DealFields:
+        """The one rule every door uses to combine a free-text scenario with structured deal fields: with no
+        field filled in, the scenario alone; otherwise the fields, the scenario leading their notes."""
+        text = (scenario or "").strip()
+        if not fields.as_text():
+            return text
+        if not text:
+            return fields
+        notes = " ".join(part for part in (text, fields.notes.strip()) if part)
+        return dataclasses.replace(fields, notes=notes)
 
     def escalate(
         self,

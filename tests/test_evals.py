@@ -11,7 +11,7 @@ import pytest
 from assistant.answers.models import Answer, Citation
 from assistant.errors import BadInput, ConfigError
 from assistant.evals import metrics as m
-from assistant.evals.baseline import EmbedderAdapter, opening_quote
+from assistant.evals.baseline import PrecomputedEmbeddings, opening_quote
 from assistant.evals.gate import Threshold, check, load_thresholds
 from assistant.evals.runner import main_eval, run_eval
 from assistant.knowledge.embeddings import Embedder
@@ -240,7 +240,7 @@ def test_opening_quote_is_verbatim_and_bounded() -> None:
 
 def test_embedder_adapter_reuses_known_vectors(embedder: Embedder) -> None:
     known = {"stored text": np.ones(384, dtype=np.float32)}
-    adapter = EmbedderAdapter(embedder, known)
+    adapter = PrecomputedEmbeddings(embedder, known)
     vectors = adapter.embed_documents(["stored text", "fresh text"])
     assert vectors[0] == [1.0] * 384
     assert len(vectors[1]) == 384 and abs(np.linalg.norm(vectors[1]) - 1) < 1e-4

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.enums import LEVELS
 from assistant.errors import ConfigError
 from assistant.knowledge.embeddings import Embedder
-from assistant.enums import LEVELS
 from assistant.risk.policy import load_risk_policy
 from assistant.risk.screening import create_screener
 from assistant.risk.triage import DealFields, TriageEngine
@@ -373,7 +373,9 @@ def test_a_region_name_settles_the_country(engine: TriageEngine) -> None:
 
 def test_a_transliterated_listed_name_is_prohibited_and_a_look_alike_phrase_is_not(engine: TriageEngine) -> None:
     # "Sahreek" is another spelling of the listed "Sahriq"; "black boxes" only shares consonants with an alias
-    listed = engine.assess("Laptops for a builder in Oman; the forwarder is Dar Sahreek General Trading FZE.", is_deal=True)
+    listed = engine.assess(
+        "Laptops for a builder in Oman; the forwarder is Dar Sahreek General Trading FZE.", is_deal=True
+    )
     assert listed.level == "prohibited"
     assert any("Dar Sahriq" in hit["party"] for hit in listed.signals["restricted_parties"])
     innocent = engine.assess("Mall in Wroclaw: 200 cameras; the manager says the masks make black boxes.", is_deal=True)

@@ -7,7 +7,7 @@ lexical search, no re-ranking, no refusal, no triage: what a team gets from the 
 
 Documents are embedded with the vectors our index already holds for those exact chunks (so building
 the baseline costs no model time and both systems see the same embeddings); anything else is
-embedded by the same model through the `Embeddings` adapter.
+embedded by the same model through the product's LangChain `Embeddings` (`GuidanceEmbeddings`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
 
 from ..answers.models import Answer, Citation
 from ..identity import INTERNAL_AUDIENCES
 from ..knowledge.embeddings import Embedder
+from ..knowledge.langchain_adapters import GuidanceEmbeddings
 from ..knowledge.store import StoredChunk
 from ..knowledge.textproc import sentence_spans
 
@@ -33,8 +33,8 @@ QUOTE_PASSAGES = 3
 _QUOTE_CHARS = 300
 
 
-class EmbedderAdapter(Embeddings):
-    """LangChain `Embeddings` over our `Embedder`, reusing vectors already computed for the same text.
+class PrecomputedEmbeddings(GuidanceEmbeddings):
+    """The product's LangChain `Embeddings`, reusing vectors already computed for the same texts.
 
     `known` maps document texts to their stored vectors; `queries` maps query texts to query vectors
     (the evaluation embeds each question once and shares the vector between both systems).
@@ -46,20 +46,20 @@ class EmbedderAdapter(Embeddings):
         known: Mapping[str, np.ndarray] | None = None,
         queries: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        self.embedder = embedder
+        super().__init__(embedder)
         self.known = dict(known or {})
         self.queries = dict(queries or {})
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Vectors of many texts: stored ones where the text is a known chunk, the model's otherwise."""
         unknown = [t for t in texts if t not in self.known]
-        fresh = dict(zip(unknown, self.embedder.embed_documents(unknown), strict=True)) if unknown else {}
-        return [np.asarray(self.known.get(t, fresh.get(t)), dtype=np.float32).tolist() for t in texts]
+        fresh = dict(zip(unknown, super().embed_documents(unknown), strict=True)) if unknown else {}
+        return [np.asarray(self.known[t], dtype=np.float32).tolist() if t in self.known else fresh[t] for t in texts]
 
     def embed_query(self, text: str) -> list[float]:
         """The query vector, from the same model."""
         vector = self.queries.get(text)
-        return (self.embedder.embed_query(text) if vector is None else vector).tolist()
+        return super().embed_query(text) if vector is None else vector.tolist()
 
 
 def opening_quote(text: str, limit: int = _QUOTE_CHARS) -> str:
@@ -97,7 +97,7 @@ class LangChainBaseline:
         # The baseline copies the corpus into its own collection: an evaluation tool, not a reading process.
         ids = [chunk.id for chunk, _ in chunks]
         texts = [chunk.text for chunk, _ in chunks]
-        self.adapter = EmbedderAdapter(embedder, {chunk.text: vector for chunk, vector in chunks}, queries)
+        self.adapter = PrecomputedEmbeddings(embedder, {chunk.text: vector for chunk, vector in chunks}, queries)
         self.store = Chroma(
             collection_name=f"baseline-{uuid.uuid4().hex[:8]}",
             embedding_function=self.adapter,

@@ -61,15 +61,6 @@ class ScreenRequest(BaseModel):
             product=self.product, end_user=self.end_user, country=self.country, partner=self.partner, notes=self.notes
         )
 
-    def deal(self) -> str | DealFields:
-        fields = self.fields()
-        if not fields.as_text():
-            return (self.scenario or "").strip()
-        if (self.scenario or "").strip():
-            notes = " ".join(p for p in ((self.scenario or "").strip(), fields.notes) if p)
-            return DealFields(fields.product, fields.end_user, fields.country, fields.partner, notes)
-        return fields
-
 
 class DecisionRequest(BaseModel):
     """A compliance decision on a case; the comment is required and goes on the audit trail."""
@@ -124,7 +115,7 @@ def screen(body: ScreenRequest, user: Caller, ctx: Ctx, idempotency_key: Idempot
     gets the level, partner-worded reasons and partner steps only). A reused Idempotency-Key with another deal
     is a 422 problem."""
     result = ctx.service.screen(
-        body.deal(),
+        ctx.service.deal_from(body.scenario, body.fields()),
         user,
         open_case=body.open_case,
         channel=CHANNEL,

@@ -111,8 +111,8 @@ def screen_submit(
     """Screen a deal: level, reasons with their clauses, next steps and, when compliance must look, a case."""
     require_csrf(auth.session, csrf_token)
     form = {"scenario": scenario, "product": product, "end_user": end_user, "country": country, "partner": partner}
-    fields = DealFields(product=product, end_user=end_user, country=country, partner=partner, notes=scenario)
-    deal: str | DealFields = fields if (product or end_user or country or partner).strip() else scenario
+    fields = DealFields(product=product, end_user=end_user, country=country, partner=partner)
+    deal = ctx.service.deal_from(scenario, fields)
     try:
         result = ctx.service.screen(deal, auth.user, channel=CHANNEL)
     except BadInput as exc:
