@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from assistant import cli
 from assistant.cases import CaseStore, Requester, create_case_store
-from assistant.cli_cases import register
+from assistant.cli.cases import register
 from assistant.config import Settings
 from assistant.errors import NotFound
 

@@ -19,35 +19,19 @@ with ASSISTANT_AUDIT_KEY, which they never print. Nothing heavy is imported unti
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .enums import LEVELS, STATUSES, Role
-from .errors import BadInput
-from .identity import STAFF_ORG, User
+from ..enums import LEVELS, STATUSES
+from ..errors import BadInput
+from .common import open_service, operator
 
 if TYPE_CHECKING:
-    from .cases.audit import VerifyReport
-    from .cases.models import Case, CaseEvent
-    from .service import AssistantService
-
-
-def _service() -> AssistantService:
-    from .config import Settings
-    from .service import create_service
-
-    return create_service(Settings())
-
-
-def operator(name: str | None) -> User:
-    """The person at the machine: the CLI acts as compliance under the name given (else the login name), so
-    its actions pass the service's role checks and the audit trail records who acted."""
-    who = name or getpass.getuser()
-    return User(id=who, role=Role.COMPLIANCE, org=STAFF_ORG, display_name=who)
+    from ..cases.audit import VerifyReport
+    from ..cases.models import Case, CaseEvent
 
 
 def _when(value: datetime | None) -> str:
@@ -68,7 +52,9 @@ def _one_line(text: str, width: int) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List cases, oldest first."""
-    cases = _service().list_cases(operator(None), status=args.status, org=args.org, level=args.level, limit=args.limit)
+    cases = open_service().list_cases(
+        operator(None), status=args.status, org=args.org, level=args.level, limit=args.limit
+    )
     if args.json:
         _print_json([case.to_dict() for case in cases])
         return 0
@@ -108,7 +94,7 @@ def _print_case(case: Case, events: list[CaseEvent]) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Show one case with its audit trail."""
-    case, events = _service().case_for(args.ref, operator(None))
+    case, events = open_service().case_for(args.ref, operator(None))
     if args.json:
         _print_json({**case.to_dict(), "events": [ev.to_dict() for ev in events]})
     else:
@@ -128,7 +114,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
     Decisions go through the service as a compliance operator named by --by, so the CLI obeys the same
     rules as every door: nobody decides a case they requested, and a prohibited case needs two reviewers.
     """
-    case = _service().decide_case(args.ref, args.decision, operator(args.by), args.comment, corrected_level=args.level)
+    case = open_service().decide_case(
+        args.ref, args.decision, operator(args.by), args.comment, corrected_level=args.level
+    )
     if case.status == "in_review" and args.decision == "approve":
         print(f"{case.ref} has its first approval (by {args.by}); a second, different reviewer must approve it")
         return 0
@@ -138,27 +126,27 @@ def cmd_decide(args: argparse.Namespace) -> int:
 def cmd_assign(args: argparse.Namespace) -> int:
     """Give a case to a reviewer."""
     actor = operator(args.by)
-    case = _service().assign_case(args.ref, actor, assignee=args.to, comment=args.comment)
+    case = open_service().assign_case(args.ref, actor, assignee=args.to, comment=args.comment)
     return _report_change(case, actor.id)
 
 
 def cmd_close(args: argparse.Namespace) -> int:
     """Close a case (a comment is needed when it was never decided)."""
     actor = operator(args.by)
-    case = _service().close_case(args.ref, actor, comment=args.comment)
+    case = open_service().close_case(args.ref, actor, comment=args.comment)
     return _report_change(case, actor.id)
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
     """Send a decided or closed case back to review."""
     actor = operator(args.by)
-    case = _service().reopen_case(args.ref, actor, comment=args.comment)
+    case = open_service().reopen_case(args.ref, actor, comment=args.comment)
     return _report_change(case, actor.id)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export cases with their events as CSV or JSON, to stdout or a file."""
-    data = _service().export_cases(operator(None), args.format, status=args.status, org=args.org)
+    data = open_service().export_cases(operator(None), args.format, status=args.status, org=args.org)
     if not args.output or args.output == "-":
         print(data, end="")
         return 0
@@ -178,7 +166,7 @@ def _write_atomically(target: Path, data: str) -> None:
 
 
 def _read_checkpoint(path: str) -> dict[str, Any]:
-    from .cases.audit import read_checkpoint
+    from ..cases.audit import read_checkpoint
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -200,7 +188,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check every audit chain, case row and MAC (and a checkpoint); exit 1 if anything was changed behind
     the application."""
     checkpoint = _read_checkpoint(args.against) if args.against else None
-    report = _service().verify_trail(operator(None), checkpoint)
+    report = open_service().verify_trail(operator(None), checkpoint)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -211,7 +199,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     """Write a signed digest of every case's head, after checking the trail; exit 1 (writing nothing) if
     the trail is damaged."""
-    report, checkpoint = _service().checkpoint_trail(operator(None))
+    report, checkpoint = open_service().checkpoint_trail(operator(None))
     if not report.ok:
         _print_report(report)
         print("assistant: no checkpoint written: the audit trail has problems (see above)", file=sys.stderr)

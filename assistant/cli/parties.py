@@ -14,29 +14,15 @@ country) are BadInput: one line on stderr and exit code 2; nothing is changed.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput, NotFound
+from ..errors import BadInput, NotFound
+from .common import open_service, operator
 
 SEARCH_MIN_SCORE = 75.0
 """Default lowest score `parties search` shows: below the screening threshold, to show near misses."""
-
-
-def _service() -> Any:
-    from .config import Settings
-    from .service import create_service
-
-    return create_service(Settings())
-
-
-def _operator(name: str | None) -> Any:
-    from .identity import User
-
-    # The CLI runs at the machine: whoever runs it acts as compliance, under the name given.
-    return User(id=name or getpass.getuser(), role="compliance", org="internal")
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -45,7 +31,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.is_file():
             raise BadInput(f"{path}: no such file")
-    info = _service().load_party_list(paths, _operator(args.by), args.list)
+    info = open_service().load_party_list(paths, operator(args.by), args.list)
     if args.json:
         print(json.dumps(info.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -59,7 +45,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Show the lists in force."""
-    service = _service()
+    service = open_service()
     lists = service.party_lists_in_force()
     if args.json:
         print(json.dumps([info.to_dict() for info in lists], ensure_ascii=False, indent=2))
@@ -80,7 +66,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Show the best matches of a name, with scores and explanations."""
-    from .risk.list_formats import country_code
+    from ..risk.list_formats import country_code
 
     countries = []
     for value in args.country or []:
@@ -90,7 +76,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         countries.append(code)
     if not 0 < args.min_score <= 100:
         raise BadInput("--min-score must be in (0, 100]")
-    service = _service()
+    service = open_service()
     hits = service.search_parties(args.name, countries, threshold=args.min_score)[: args.limit]
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
@@ -107,8 +93,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     """Take a list out of force."""
-    service = _service()
-    if not service.remove_party_list(args.name, _operator(args.by)):
+    service = open_service()
+    if not service.remove_party_list(args.name, operator(args.by)):
         raise NotFound(f"no list named {args.name!r} is loaded (see `assistant parties list`)")
     print(f"removed {args.name}")
     return 0
