@@ -82,19 +82,6 @@ def build_chat_model(settings: Settings, prompt_version: str) -> BaseChatModel:
         raise ConfigError(f"ASSISTANT_LLM: {spec!r}: {exc}") from exc
 
 
-def _text(content: Any) -> str:
-    """Plain text of a message's content (a string, or a list of content blocks for some providers)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            block if isinstance(block, str) else str(block.get("text", ""))
-            for block in content
-            if isinstance(block, (str, dict))
-        )
-    return ""
-
-
 def _is_timeout(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
@@ -209,9 +196,9 @@ class LLMComposer:
             try:
                 if streaming:
                     for chunk in self.model.stream(messages):
-                        pieces.put(("text", _text(chunk.content)))
+                        pieces.put(("text", chunk.text))  # LangChain joins the text blocks
                 else:
-                    pieces.put(("text", _text(self.model.invoke(messages).content)))
+                    pieces.put(("text", self.model.invoke(messages).text))
                 pieces.put(("end", None))
             except BaseException as exc:  # handed to the caller's thread, which decides
                 pieces.put(("error", exc))
