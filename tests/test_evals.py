@@ -15,6 +15,7 @@ from assistant.evals.baseline import PrecomputedEmbeddings, opening_quote
 from assistant.evals.gate import Threshold, check, load_thresholds
 from assistant.evals.runner import main_eval, run_eval
 from assistant.knowledge.embeddings import Embedder
+from assistant.knowledge.textproc import citation_numbers
 from assistant.service import AssistantService
 
 from .conftest import make_settings
@@ -61,7 +62,8 @@ def test_out_of_range_marker_is_caught() -> None:
 
 
 def test_grouped_markers_are_each_checked() -> None:
-    assert m.marker_numbers("see [1, 4] and [2]") == [1, 4, 2]
+    # the same parser as production's verifier: grouped, semicolon-separated and spaced markers
+    assert citation_numbers("see [1, 4] and [2]; also [3; 5] and [ 6 ]") == [1, 4, 2, 3, 5, 6]
     a = answer("Both rules apply [1, 2].", citation(1, "c1", "Partners must disclose"))
     assert m.check_citations(a, CHUNKS.get).dangling_markers == [2]
 

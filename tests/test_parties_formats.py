@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import BadInput
-from assistant.risk.errors import ListFormatError
+from assistant.errors import BadInput, ListFormatError
 from assistant.risk.list_formats import read_list_files
 
 from .party_files import ADD_ROWS, ALT_ROWS, write_ftm, write_ofac, write_project_csv

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import ListFormatError
 from assistant.identity import User
 from assistant.knowledge.embeddings import Embedder
-from assistant.risk.errors import ListFormatError
 from assistant.service import AssistantService, create_service
 
 from .conftest import make_settings

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import AssistantError, ConfigError
-from assistant.risk.errors import ScreeningUnavailable
+from assistant.errors import AssistantError, ConfigError, ScreeningUnavailable
 from assistant.risk.names import extract_name_spans, normalize_name, similarity
 from assistant.risk.screening import (
     DEFAULT_THRESHOLD,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..knowledge.retrieval import Passage, Retrieval
@@ -271,8 +271,3 @@ class ExtractiveComposer:
         if steps:
             text += "\n\nNext steps:\n" + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
         return Composed(text=text, citations=citations, next_steps=steps)
-
-
-def cited_numbers(text: str) -> Sequence[int]:
-    """The [n] markers used in an answer, in order of appearance."""
-    return [int(m) for m in re.findall(r"\[(\d+)\]", text)]

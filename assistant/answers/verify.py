@@ -30,7 +30,7 @@ import numpy as np
 
 from ..knowledge.embeddings import Embedder
 from ..knowledge.retrieval import Passage
-from ..knowledge.textproc import sentence_spans
+from ..knowledge.textproc import NOT_AFTER_ABBREVIATION, citation_numbers, sentence_spans
 from .models import Citation
 
 MIN_SUPPORT = 0.55
@@ -40,9 +40,7 @@ MIN_KEPT_SHARE = 0.5
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)])\s+")
-_SENTENCE_BREAK = re.compile(
-    r"(?<=[.!?])(?<!\b[A-Za-z]\.)(?<!\bArt\.)(?<!\bNo\.)(?<!\bvs\.)(?<!\bcf\.)(?<!\bSec\.)(?<!\bpara\.)\s+(?=\S)"
-)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])" + NOT_AFTER_ABBREVIATION + r"\s+(?=\S)")
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,\s+(?=(?:and|or|but|while|so)\b)")
 _OVERRIDE_CLAIM = re.compile(
     r"\b(ignore|disregard|override)\b.{0,40}\b(polic(y|ies)|instructions?|rules?|guidance|triage)\b"
@@ -187,12 +185,7 @@ def _clean(raw: str) -> str:
 
 
 def _cited(raw: str) -> list[int]:
-    numbers: list[int] = []
-    for group in _MARKER.findall(raw):
-        for part in re.split(r"\s*[,;]\s*", group):
-            if part and int(part) not in numbers:
-                numbers.append(int(part))
-    return numbers
+    return list(dict.fromkeys(citation_numbers(raw)))
 
 
 class CitationVerifier:

@@ -8,7 +8,8 @@
     assert store.verify().ok
 
 Modules: `models` (records and tables), `workflow` (statuses, transitions, SLA), `audit` (hash chain and
-its checker), `store` (the database), `migrations` (Alembic, run at start), `errors`.
+its checker), `store` (the database), `views` (what each user may see of a case), `migrations` (Alembic,
+run at start). The case errors live with every other error in `assistant.errors`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..enums import LEVELS, STATUSES
-    from .audit import VerifyProblem, VerifyReport
-    from .errors import (
+    from ..errors import (
         CaseClosed,
         CaseInputError,
         CaseNotFound,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         IdempotencyConflict,
         InvalidTransition,
     )
+    from .audit import VerifyProblem, VerifyReport
     from .models import Case, CaseEvent, Requester
     from .store import CaseStore, create_case_store, database_url
     from .workflow import DEFAULT_SLA_BUSINESS_DAYS
@@ -37,13 +38,13 @@ if TYPE_CHECKING:
 _HOMES = {
     "VerifyProblem": "audit",
     "VerifyReport": "audit",
-    "CaseClosed": "errors",
-    "CaseInputError": "errors",
-    "CaseNotFound": "errors",
-    "CaseStoreUnavailable": "errors",
-    "CommentRequired": "errors",
-    "IdempotencyConflict": "errors",
-    "InvalidTransition": "errors",
+    "CaseClosed": "..errors",
+    "CaseInputError": "..errors",
+    "CaseNotFound": "..errors",
+    "CaseStoreUnavailable": "..errors",
+    "CommentRequired": "..errors",
+    "IdempotencyConflict": "..errors",
+    "InvalidTransition": "..errors",
     "Case": "models",
     "CaseEvent": "models",
     "Requester": "models",
@@ -51,8 +52,8 @@ _HOMES = {
     "create_case_store": "store",
     "database_url": "store",
     "DEFAULT_SLA_BUSINESS_DAYS": "workflow",
-    "LEVELS": "workflow",
-    "STATUSES": "workflow",
+    "LEVELS": "..enums",
+    "STATUSES": "..enums",
 }
 
 
@@ -60,7 +61,7 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{home}", __name__), name)
+    return getattr(importlib.import_module(home if home.startswith(".") else f".{home}", __name__), name)
 
 
 __all__ = [

@@ -50,8 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
-from ..errors import ConfigError
-from .errors import CaseInputError
+from ..errors import CaseInputError, ConfigError
 
 GENESIS: Final = "0" * 64
 SCHEME_VERSION: Final = 1

@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from .errors import CaseStoreUnavailable
+from ..errors import CaseStoreUnavailable
 from .models import PartyEntryRow, PartyKeyRow, PartyListRow, PartyNameRow
 from .store import WRITE_OPTION
 

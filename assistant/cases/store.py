@@ -30,9 +30,8 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, Ope
 from sqlalchemy.orm import Session
 
 from ..enums import LEVELS, STATUSES, UNDECIDED
-from ..errors import ConfigError
+from ..errors import CaseInputError, CaseNotFound, CaseStoreUnavailable, ConfigError, IdempotencyConflict
 from . import audit, migrations, workflow
-from .errors import CaseInputError, CaseNotFound, CaseStoreUnavailable, IdempotencyConflict
 from .models import Case, CaseEvent, CaseEventRow, CaseRow, RefCounterRow, Requester, UTCDateTime
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from ..enums import UNDECIDED
-from .errors import CaseClosed, CommentRequired, InvalidTransition
+from ..errors import CaseClosed, CommentRequired, InvalidTransition
 
 DECISIONS: Final = ("approve", "reject", "needs_info")
 

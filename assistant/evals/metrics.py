@@ -8,7 +8,6 @@ same code scores the assistant and the LangChain baseline, and unit tests can fe
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from ..answers.models import Answer
 from ..enums import CASE_LEVELS, LEVELS
 from ..identity import User
-from ..knowledge.textproc import sentence_spans, tokens
+from ..knowledge.textproc import CITATION_MARKER, citation_numbers, sentence_spans, tokens
 from ..service import AssistantService
 
 # A cited sentence that is not verbatim in its chunk (a paraphrase, as an LLM writes) is "supported"
@@ -27,8 +26,6 @@ from ..service import AssistantService
 # it. On the shipped corpus, unrelated (sentence, chunk-or-quote) pairs score 0.33 at the median, 0.53
 # at the 95th and 0.64 at the 99th percentile (measured on the team's question set), hence 0.6.
 SUPPORT_SIMILARITY = 0.6
-
-_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -218,11 +215,6 @@ def must_mention_coverage(answers: Mapping[str, Answer], items: Iterable[Mapping
 # -- citations ---------------------------------------------------------------------------------------------
 
 
-def marker_numbers(text: str) -> list[int]:
-    """Every [n] (also [n, m]) in a text, in order."""
-    return [int(n) for group in _MARKERS.findall(text) for n in group.split(",")]
-
-
 @dataclass
 class CitationCheck:
     """Problems found in one answer's citations (empty lists: the answer is valid)."""
@@ -247,7 +239,7 @@ def check_citations(
     """
     check = CitationCheck()
     numbers = {c.n for c in answer.citations}
-    check.dangling_markers = sorted({n for n in marker_numbers(answer.answer) if n not in numbers})
+    check.dangling_markers = sorted({n for n in citation_numbers(answer.answer) if n not in numbers})
     for citation in answer.citations:
         text = chunk_text(citation.chunk_id)
         if text is None:
@@ -277,8 +269,8 @@ def cited_sentences(answer_text: str) -> list[CitedSentence]:
     for line in answer_text.splitlines():
         pos = 0
         segments: list[tuple[str, list[int]]] = []
-        for m in _MARKERS.finditer(line):
-            segments.append((line[pos : m.start()], [int(n) for n in m.group(1).split(",")]))
+        for m in CITATION_MARKER.finditer(line):
+            segments.append((line[pos : m.start()], citation_numbers(m.group(0))))
             pos = m.end()
         segments.append((line[pos:], []))
         for segment, cites in segments:

@@ -200,7 +200,23 @@ def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[]?[A-Z0-9])")
+# Abbreviations whose full stop does not end a sentence ("Art. 5", "No. 3", "para. 17", "e.g. a router").
+# Python's look-behinds are fixed-width, so each is its own assertion.
+ABBREVIATIONS = (
+    "Art", "No", "Nos", "vs", "cf", "Sec", "para", "paras", "pp", "p",
+    "e.g", "i.e", "etc", "approx", "Mr", "Ms", "Dr", "St",
+)  # fmt: skip
+NOT_AFTER_ABBREVIATION = "".join(f"(?<!\\b{re.escape(a)}\\.)" for a in ABBREVIATIONS) + r"(?<!\b[A-Za-z]\.)"
+"""Look-behinds that refuse a sentence break after an abbreviation or an initial."""
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])" + NOT_AFTER_ABBREVIATION + r"\s+(?=[\"'(\[]?[A-Z0-9])")
+CITATION_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+
+
+def citation_numbers(text: str) -> list[int]:
+    """Every citation number in a text, in order of appearance: "[1]", "[1, 2]", "[1; 3]", "[ 2 ]"."""
+    return [int(n) for group in CITATION_MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group) if n]
+
+
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M)
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from assistant.errors import ConfigError
 
-from .errors import ListFormatError
+from ..errors import ListFormatError
 from .names import normalize_name
 from .screening import load_restricted_parties
 

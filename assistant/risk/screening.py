@@ -30,7 +30,7 @@ from rapidfuzz import fuzz, process
 
 from assistant.errors import ConfigError
 
-from .errors import ScreeningUnavailable
+from ..errors import ScreeningUnavailable
 from .names import (
     TOKEN_MATCH,
     NormalizedName,

@@ -26,15 +26,25 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..cases.errors import IdempotencyConflict, InvalidTransition
 from ..config import Settings
 from ..enums import LEVEL_LABELS
-from ..errors import AssistantError, BadInput, NotFound, OverBudget, PermissionDenied
+from ..errors import (
+    AssistantError,
+    BadInput,
+    CsrfRejected,
+    IdempotencyConflict,
+    InvalidTransition,
+    NotFound,
+    OverBudget,
+    PermissionDenied,
+    RateLimited,
+    SignInRequired,
+    Unauthorized,
+)
 from ..service import AssistantService
 from . import api, auth, pages
-from .auth import CsrfRejected, SignInRequired, Unauthorized
 from .context import WebContext
-from .limits import BodySizeLimit, RateLimited, RateLimiter
+from .limits import BodySizeLimit, RateLimiter
 from .problems import problem
 from .sessions import SessionCodec, checked_secret
 

@@ -25,24 +25,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..errors import CsrfRejected, SignInRequired, Unauthorized
 from ..identity import User
 from .context import WebContext, get_context
 from .sessions import Session, cookie_name
 
 log = logging.getLogger(__name__)
 MAX_KEY_CHARS = 200
-
-
-class Unauthorized(Exception):
-    """No usable credentials (missing, malformed, unknown or revoked key): HTTP 401."""
-
-
-class CsrfRejected(Exception):
-    """A form post without the session's CSRF token: HTTP 403."""
-
-
-class SignInRequired(Exception):
-    """A page needs a signed-in browser: redirect to the sign-in page."""
 
 
 def client_host(request: Request) -> str:

@@ -15,20 +15,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import MAX_QUESTION_CHARS
+from ..errors import RateLimited
 from .problems import problem
 
 #: The longest question or deal description the web door accepts (the service enforces the same).
 MAX_TEXT_CHARS = MAX_QUESTION_CHARS
 #: Short free-text fields (deal fields, feedback reason, decision comment).
 MAX_FIELD_CHARS = 2000
-
-
-class RateLimited(Exception):
-    """A caller went over its budget; `retry_after` is whole seconds until a request is allowed again."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limit exceeded; retry in {retry_after} s")
-        self.retry_after = retry_after
 
 
 class RateLimiter:

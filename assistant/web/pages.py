@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..cases.views import sla_text
 from ..enums import LEVELS, STATUSES
-from ..errors import BadInput, NotFound
+from ..errors import BadInput, NotFound, SignInRequired
 from ..risk.triage import DealFields
-from .auth import PageAuth, SignInRequired, home_for, page_auth, read_session, require_csrf
+from .auth import PageAuth, home_for, page_auth, read_session, require_csrf
 from .context import WebContext, get_context
 from .limits import MAX_FIELD_CHARS, MAX_TEXT_CHARS
 
