@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator
 
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
@@ -251,3 +252,23 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         end -= 1
     if end - start >= 3:
         yield start, end
+
+
+_UNDECOMPOSABLE = {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "s", "Æ": "A", "æ": "a",
+                   "Œ": "O", "œ": "o", "Þ": "T", "þ": "t", "ı": "i", "Ħ": "H", "ħ": "h"}  # fmt: skip
+"""Letters Unicode does not decompose into a base letter, with the ASCII letter a reader would type."""
+
+
+def strip_diacritics(text: str) -> str:
+    """`text` with diacritics removed character by character (same length, so offsets stay valid)."""
+    out = []
+    for char in text:
+        if ord(char) < 128:
+            out.append(char)
+            continue
+        if char in _UNDECOMPOSABLE:
+            out.append(_UNDECOMPOSABLE[char])
+            continue
+        base = unicodedata.normalize("NFKD", char)[:1]
+        out.append(base if base and ord(base) < 128 else ("'" if char == "’" else char))
+    return "".join(out)
