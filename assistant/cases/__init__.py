@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..database import database_url
     from ..enums import LEVELS, STATUSES
     from ..errors import (
         CaseClosed,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     )
     from .audit import VerifyProblem, VerifyReport
     from .models import Case, CaseEvent, Requester
-    from .store import CaseStore, create_case_store, database_url
+    from .store import CaseStore, create_case_store
     from .workflow import DEFAULT_SLA_BUSINESS_DAYS
 
 # Names are resolved on first use, so that importing the light modules (workflow, errors) from the
@@ -50,7 +51,7 @@ _HOMES = {
     "Requester": "models",
     "CaseStore": "store",
     "create_case_store": "store",
-    "database_url": "store",
+    "database_url": "..database",
     "DEFAULT_SLA_BUSINESS_DAYS": "workflow",
     "LEVELS": "..enums",
     "STATUSES": "..enums",

@@ -25,9 +25,9 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from ..database import WRITE_OPTION
 from ..errors import CaseStoreUnavailable
 from .models import PartyEntryRow, PartyKeyRow, PartyListRow, PartyNameRow
-from .store import WRITE_OPTION
 
 _LIST_LOCK_KEY = 0x7061727479  # PostgreSQL advisory lock serialising list loads ("party")
 _IN_CHUNK = 5000

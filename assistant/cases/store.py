@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import builtins
-import csv
 import dataclasses
-import io
 import json
 import logging
 import re
@@ -23,15 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from sqlalchemy import Select, event, func, literal, select, text, tuple_, update
+from sqlalchemy import Select, func, literal, select, text, tuple_, update
 from sqlalchemy import case as sql_case
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from ..database import WRITE_OPTION, database_url, make_engine
 from ..enums import LEVELS, STATUSES, UNDECIDED
 from ..errors import CaseInputError, CaseNotFound, CaseStoreUnavailable, ConfigError, IdempotencyConflict
 from . import audit, migrations, workflow
+from .export import csv_export
 from .models import Case, CaseEvent, CaseEventRow, CaseRow, RefCounterRow, Requester, UTCDateTime
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 REF_FORMAT: Final = "DD-{year}-{seq:04d}"
 EXPORT_FORMATS: Final = ("csv", "json")
-SQLITE_BUSY_TIMEOUT_S: Final = 10.0
 _MIGRATE_ATTEMPTS: Final = 3
 
 MAX_SUMMARY_CHARS: Final = 20_000
@@ -53,9 +52,6 @@ MAX_PAGE: Final = 200
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 _REF_PATTERN = re.compile(r"DD-(\d{4})-(\d{1,9})")
-_WRITE_OPTION = "assistant_case_write"
-WRITE_OPTION: Final = _WRITE_OPTION
-"""Execution option that makes a SQLite transaction BEGIN IMMEDIATE (take the write lock up front)."""
 # Any constant works; it only has to be the same for every process that migrates this database.
 _MIGRATION_LOCK_KEY = 0x63617365
 
@@ -82,73 +78,6 @@ def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
         return int(group), datetime.fromisoformat(due), int(position)
     except (ValueError, TypeError) as exc:
         raise CaseInputError("the cursor is not one this queue gave out") from exc
-
-
-# -- engine ------------------------------------------------------------------------------------------------
-
-
-def _safe_url(url: str) -> str:
-    """The URL for messages, with its password as ***, even when the URL cannot be parsed."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        pass
-    # Unparseable: hide everything after the user name in whatever precedes the last "@".
-    scheme, sep, rest = url.rpartition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user, colon, _password = userinfo.partition(":")
-    return f"{scheme}{sep}{user}{colon and ':***'}{at}{host}"
-
-
-def make_engine(url: str, *, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
-    """An engine for the case database, tuned per back-end.
-
-    SQLite gets WAL, a busy timeout and foreign keys on every connection, and takes over BEGIN from the
-    sqlite3 driver so that write transactions can be IMMEDIATE. `postgresql://` URLs use psycopg 3.
-    """
-    from sqlalchemy import create_engine
-
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise ConfigError(
-            f"invalid case database URL {_safe_url(url)}: expected e.g. sqlite:///path/cases.db "
-            "or postgresql://user:password@host/db"
-        ) from exc
-    try:
-        if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(parsed, connect_args={"timeout": busy_timeout_s})
-            _tune_sqlite(engine, busy_timeout_s)
-        else:
-            engine = create_engine(parsed, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # ImportError: a driver not installed
-        raise ConfigError(f"unsupported case database URL {_safe_url(url)}: {exc}") from exc
-    return engine
-
-
-def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # We emit BEGIN ourselves (below); the driver's own implicit BEGIN would defeat IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            # The timeout goes first so that switching to WAL waits for other openers instead of failing.
-            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
-        finally:
-            cursor.close()
-
-    def on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    event.listen(engine, "connect", on_connect)
-    event.listen(engine, "begin", on_begin)
 
 
 # -- input checks --------------------------------------------------------------------------------------------
@@ -316,7 +245,7 @@ class CaseStore:
         audit_key: bytes | None = None,
     ) -> None:
         self._engine = engine
-        self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._sla = {**workflow.DEFAULT_SLA_BUSINESS_DAYS, **(sla_business_days or {})}
         self._clock = clock
         # Held outside the database (ASSISTANT_AUDIT_KEY): what makes events and checkpoints unforgeable.
@@ -816,44 +745,7 @@ class CaseStore:
         if fmt == "json":
             data = [{**case.to_dict(), "events": [e.to_dict() for e in trail[case.ref]]} for case in cases]
             return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-        return _csv(cases, trail)
-
-
-_CSV_CASE_FIELDS = ("ref", "status", "level", "org", "assignee", "sla_due_at", "created_at", "updated_at", "summary")
-_CSV_EVENT_FIELDS = ("seq", "actor", "action", "from_status", "to_status", "comment", "created_at", "prev_hash", "hash")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text_ = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    # Spreadsheets run cells that start like a formula; case text comes from outside, so defuse it.
-    if text_[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text_
-    return text_
-
-
-def _csv(cases: Sequence[Case], trail: Mapping[str, Sequence[CaseEvent]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [*_CSV_CASE_FIELDS, "requester", "facts", "reasons", *(f"event_{name}" for name in _CSV_EVENT_FIELDS)]
-    )
-    for case in cases:
-        data = case.to_dict()
-        case_cells = [_cell(data[name]) for name in _CSV_CASE_FIELDS]
-        case_cells += [_cell(data["requester"]), _cell(case.facts), _cell(case.reasons)]
-        for ev in trail.get(case.ref, ()):
-            event_data = ev.to_dict()
-            writer.writerow(case_cells + [_cell(event_data[name]) for name in _CSV_EVENT_FIELDS])
-    return out.getvalue()
-
-
-def database_url(settings: Settings) -> str:
-    """The case database URL: ASSISTANT_DATABASE_URL, or SQLite at ASSISTANT_HOME/cases.db."""
-    if settings.database_url:
-        return settings.database_url.get_secret_value()
-    return f"sqlite:///{Path(settings.home) / 'cases.db'}"
+        return csv_export(cases, trail)
 
 
 def create_case_store(settings: Settings, *, sla_business_days: Mapping[str, int | None] | None = None) -> CaseStore:
