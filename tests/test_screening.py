@@ -19,10 +19,10 @@ from assistant.risk.screening import (
     LocalListScreener,
     PartyHit,
     PartyScreener,
-    YenteScreener,
     create_screener,
     load_restricted_parties,
 )
+from assistant.risk.yente import YenteScreener
 
 from .yente_standin import StandInEntity, YenteStandIn
 
