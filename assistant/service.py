@@ -22,7 +22,7 @@ from .config import MAX_QUESTION_CHARS, Settings
 from .deals import LocatorIndex, Screening, ScreenReason
 from .enums import CASE_LEVELS, DECIDER_ROLES, LEVEL_LABELS, UNDECIDED, Role
 from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
-from .identity import User
+from .identity import STAFF_ORG, User
 from .knowledge.embeddings import Embedder
 from .knowledge.ingest import Ingestor, IngestReport
 from .knowledge.lexical import LexicalIndex, sync
@@ -256,7 +256,7 @@ class AssistantService:
                 # the screening is still recorded.
                 if open_case or not _may_skip_case(user, channel):
                     case_ref = self._open_case(
-                        text, triage, user, channel, idempotency_key, prompt_version=prompt_version
+                        text, triage, user, channel, idempotency_key, prompt_version=prompt_version, shown=reasons
                     ).ref
                 else:
                     self._record_screening(text, triage, user, channel)
@@ -428,7 +428,7 @@ class AssistantService:
             # Every escalate or prohibited screening leaves a trace: partners cannot opt out of the case,
             # and a staff opt-out (the CLI's --no-case, evaluations) is still recorded.
             if open_case or not _may_skip_case(user, channel):
-                case_ref = self._open_case(text, result, user, channel, idempotency_key).ref
+                case_ref = self._open_case(text, result, user, channel, idempotency_key, shown=reasons).ref
             else:
                 self._record_screening(text, result, user, channel)
         return self._screening(result, reasons, user, case_ref, started)
@@ -461,7 +461,7 @@ class AssistantService:
         started = time.perf_counter()
         result = self.triage.assess(text=text, is_deal=True)
         reasons = self._reasons(result, user)
-        case = self._open_case(text, result, user, channel, idempotency_key, requested=True)
+        case = self._open_case(text, result, user, channel, idempotency_key, requested=True, shown=reasons)
         return self._screening(result, reasons, user, case.ref, started)
 
     def _screening(
@@ -725,10 +725,11 @@ class AssistantService:
             {"fact": m.fact, "question": wording.get(f"unknown-{m.fact.replace('_', '-')}", "")} for m in result.missing
         ]
 
-    def _case_reasons(self, result: TriageResult) -> list[dict[str, Any]]:
+    def _case_reasons(self, result: TriageResult, shown: list[ScreenReason] | None = None) -> list[dict[str, Any]]:
         """Reasons as a case keeps them: staff text, evidence and every citation, plus the partner wording
-        (views filter by who reads the case)."""
-        staff = self._reasons(result, User(id="case", role="compliance", org="internal"))
+        (views filter by who reads the case). `shown`: the reasons already built for a staff requester,
+        which are exactly these (staff read every audience), so their citations are not looked up twice."""
+        staff = shown if shown is not None else self._reasons(result, _CASE_READER)
         return [
             {**shown.model_dump(), "partner_text": reason.partner_text}
             for shown, reason in zip(staff, result.reasons, strict=True)
@@ -763,6 +764,7 @@ class AssistantService:
         idempotency_key: str | None,
         prompt_version: str | None = None,
         requested: bool = False,
+        shown: list[ScreenReason] | None = None,
     ) -> Case:
         from .cases import Requester
 
@@ -780,7 +782,7 @@ class AssistantService:
             summary=summary[:280],
             requester=Requester(user_id=user.id, channel=channel, org=user.org),
             facts=facts,
-            reasons=self._case_reasons(result),
+            reasons=self._case_reasons(result, None if user.is_partner else shown),
             org=user.org,
             idempotency_key=key,
             request_fingerprint=request_fingerprint(user, text),
@@ -817,6 +819,10 @@ REPLAY_CHANNELS = ("eval", "bench")
 """Channels that replay labelled examples (evaluations, benchmarks), never real deals."""
 _OPERATOR_CHANNELS = ("cli", *REPLAY_CHANNELS)
 """Channels only someone at the machine can use: there, a partner-audience request may skip the case."""
+
+
+# Reads a case's reasons as staff do: every audience, every citation (views filter per reader later).
+_CASE_READER = User(id="case", role=Role.COMPLIANCE, org=STAFF_ORG)
 
 
 def _may_skip_case(user: User, channel: str) -> bool:

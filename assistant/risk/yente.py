@@ -20,9 +20,9 @@ from .screening import (
     YENTE_MAX_BATCH,
     Candidate,
     PartyHit,
+    best_per_party,
     check_threshold,
     explain_match,
-    best_per_party,
 )
 
 logger = logging.getLogger(__name__)
