@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .answers.citations import LocatorIndex
 from .answers.extractive import Composed, ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
-from .answers.models import Answer, Citation, Risk
+from .answers.models import Answer, Citation, Risk, Screening, ScreenReason
 from .config import MAX_QUESTION_CHARS, Settings
-from .deals import LocatorIndex, Screening, ScreenReason
 from .enums import CASE_LEVELS, DECIDER_ROLES, LEVEL_LABELS, UNDECIDED, Role
 from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
 from .identity import STAFF_ORG, User

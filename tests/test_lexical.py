@@ -176,7 +176,7 @@ def test_the_sqlite_index_is_one_file_under_the_home(tmp_path: Path, embedder: E
 
 
 def test_citations_by_locator_stay_within_the_audience(indexed: AssistantService) -> None:
-    from assistant.deals import LocatorIndex
+    from assistant.answers.citations import LocatorIndex
 
     locators = LocatorIndex(indexed.store, indexed.lexical)
     staff = locators.cite(["NOTE 1", "HREU 4.2"], STAFF)

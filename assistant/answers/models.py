@@ -1,4 +1,4 @@
-"""The ask JSON contract, as pydantic models."""
+"""The ask and screen JSON contracts, as pydantic models."""
 
 from __future__ import annotations
 
@@ -61,6 +61,40 @@ class Answer(BaseModel):
     generator: str = "extractive"
     fallback_reason: str | None = None
     prompt_version: str | None = None  # the prompt set an LLM was given (None when no LLM was asked)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        data = self.model_dump()
+        if data["id"] is None:
+            del data["id"]
+        return data
+
+
+# -- the screen contract -------------------------------------------------------------------------------
+
+
+class ScreenReason(BaseModel):
+    """One reason for the level, with the guidance that justifies it."""
+
+    text: str
+    rule: str
+    citations: list[Citation] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+    """The words of the deal that triggered this reason, quoted as written."""
+
+
+class Screening(BaseModel):
+    """The outcome of screening one deal (the `assistant screen --json` object)."""
+
+    id: str | None = None
+    level: str
+    reasons: list[ScreenReason] = Field(default_factory=list)
+    signals: dict[str, Any] = Field(default_factory=dict)
+    next_steps: list[str] = Field(default_factory=list)
+    case_ref: str | None = None
+    describes_deal: bool = True
+    missing_facts: list[dict[str, str]] = Field(default_factory=list)
+    """Facts the deal does not state: {"fact", "assumed", "question"} for each."""
+    elapsed_ms: float = 0.0
 
     def to_json_dict(self) -> dict[str, Any]:
         data = self.model_dump()

@@ -13,9 +13,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..answers.models import Answer, Citation
+from ..answers.models import Answer, Citation, Screening
 from ..cases.models import Case
-from ..deals import Screening
 from ..enums import LEVEL_LABELS, STATUS_LABELS, UNDECIDED
 
 Block = dict[str, Any]

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from ..answers.models import Answer
+from ..answers.models import Answer, Screening
 from ..cases.views import case_view
-from ..deals import Screening
 from ..enums import Level, Status
 from ..identity import User
 from ..risk.triage import DealFields

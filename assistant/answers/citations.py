@@ -1,46 +1,12 @@
-"""The screen JSON contract and how triage reasons become citations a user may read."""
+"""Policy clauses as citations: the passage a locator ("RAS 6.2", "UNGP Principle 17") names, quoted, and
+only from the audiences a reader may see. Used for the reasons of a triage and the cases it opens."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, Field
-
-from .answers.models import Citation
-from .knowledge.lexical import LexicalIndex
-from .knowledge.store import StoredChunk, VectorStore
-from .knowledge.textproc import sentence_spans
-
-
-class ScreenReason(BaseModel):
-    """One reason for the level, with the guidance that justifies it."""
-
-    text: str
-    rule: str
-    citations: list[Citation] = Field(default_factory=list)
-    evidence: list[str] = Field(default_factory=list)
-    """The words of the deal that triggered this reason, quoted as written."""
-
-
-class Screening(BaseModel):
-    """The outcome of screening one deal (the `assistant screen --json` object)."""
-
-    id: str | None = None
-    level: str
-    reasons: list[ScreenReason] = Field(default_factory=list)
-    signals: dict[str, Any] = Field(default_factory=dict)
-    next_steps: list[str] = Field(default_factory=list)
-    case_ref: str | None = None
-    describes_deal: bool = True
-    missing_facts: list[dict[str, str]] = Field(default_factory=list)
-    """Facts the deal does not state: {"fact", "assumed", "question"} for each."""
-    elapsed_ms: float = 0.0
-
-    def to_json_dict(self) -> dict[str, Any]:
-        data = self.model_dump()
-        if data["id"] is None:
-            del data["id"]
-        return data
+from ..knowledge.lexical import LexicalIndex
+from ..knowledge.store import StoredChunk, VectorStore
+from ..knowledge.textproc import sentence_spans
+from .models import Citation
 
 
 class LocatorIndex:
