@@ -435,3 +435,20 @@ def test_arresting_people_for_what_they_wrote_is_abuse_intent(engine: TriageEngi
     )
     assert result.level == "prohibited"
     assert "abuse_intent" in {f["id"] for f in result.signals["red_flags"]}
+
+
+@pytest.mark.parametrize(
+    "deal",
+    [
+        "Cloud backup for a law firm in Oslo, no end user training needed, 20 laptops.",
+        "Analytics cameras for a school in Lima; it is a country where people get arrested for protesting.",
+        "Brand-protection team at a retailer in Milan wants to identify who is behind the anonymous accounts "
+        "selling counterfeit shoes.",
+    ],
+)
+def test_words_near_the_new_concepts_do_not_prohibit_or_hide_the_end_user(engine: TriageEngine, deal: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert result.level != "prohibited"
+    assert "abuse_intent" not in {f["id"] for f in result.signals["red_flags"]}
+    end_user = result.signals["end_user"] or {}
+    assert not str(end_user.get("label", "")).startswith("undisclosed")
