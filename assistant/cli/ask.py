@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
-from .common import fail, open_service, read_batch
+from .common import checked_batch, fail, open_service
 
 
 def print_answer(answer: Any) -> None:
@@ -30,19 +30,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not args.batch and args.question is None:
         fail("a QUESTION is required (or --batch FILE)")
     if args.batch:
-        # Validate the whole file before answering anything, so a bad line costs nothing.
-        items = list(read_batch(args.batch))
-        for lineno, item in items:
-            audience = item.get("audience", args.audience)
-            if audience not in ("internal", "partner"):
-                fail(f"{args.batch}:{lineno}: audience must be 'internal' or 'partner'")
-            try:
-                validate_question(item.get("question"))
-            except BadInput as exc:
-                fail(f"{args.batch}:{lineno}: {exc}")
+
+        def check(item: dict[str, Any]) -> None:
+            if item.get("audience", args.audience) not in ("internal", "partner"):
+                raise BadInput("audience must be 'internal' or 'partner'")
+            validate_question(item.get("question"))
+
+        items = checked_batch(args.batch, check)
         service = open_service()
         service.start()
-        for _, item in items:
+        for item in items:
             user = User.for_audience(item.get("audience", args.audience))
             answer = service.ask(item["question"], user)
             answer.id = None if item.get("id") is None else str(item["id"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..enums import Role
+from ..errors import BadInput
 from ..identity import STAFF_ORG, User
 
 if TYPE_CHECKING:
@@ -60,3 +61,15 @@ def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield lineno, item
         except UnicodeDecodeError:
             fail(f"{path}: not valid UTF-8")
+
+
+def checked_batch(path: str, check: Callable[[dict[str, Any]], object]) -> list[dict[str, Any]]:
+    """Every object of a JSON Lines batch, each passed through `check` before anything is done with any of
+    them, so a bad line costs nothing: the first refusal (BadInput) fails with its file and line."""
+    items = list(read_batch(path))
+    for lineno, item in items:
+        try:
+            check(item)
+        except BadInput as exc:
+            fail(f"{path}:{lineno}: {exc}")
+    return [item for _, item in items]

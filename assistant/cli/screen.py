@@ -6,8 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..errors import BadInput
-from .common import fail, open_service, read_batch
+from .common import checked_batch, fail, open_service
 
 
 def print_screening(result: Any) -> None:
@@ -37,15 +36,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
         fail("give a DEAL text, structured fields (--product/--end-user/--country/--partner), or --batch FILE")
     user = User.for_audience(args.audience)
     if args.batch:
-        items = list(read_batch(args.batch))
-        for lineno, item in items:
-            try:
-                validate_deal(item.get("scenario"))
-            except BadInput as exc:
-                fail(f"{args.batch}:{lineno}: {exc}")
+        items = checked_batch(args.batch, lambda item: validate_deal(item.get("scenario")))
         service = open_service()
         service.start()
-        for _, item in items:
+        for item in items:
             result = service.screen(item["scenario"], user, open_case=not args.no_case)
             result.id = None if item.get("id") is None else str(item["id"])
             print(json.dumps(result.to_json_dict(), ensure_ascii=False), flush=True)

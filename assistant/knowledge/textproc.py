@@ -204,11 +204,11 @@ def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
 # Abbreviations whose full stop does not end a sentence ("Art. 5", "No. 3", "para. 17", "e.g. a router").
 # Python's look-behinds are fixed-width, so each is its own assertion.
 ABBREVIATIONS = (
-    "Art", "No", "Nos", "vs", "cf", "Sec", "para", "paras", "pp", "p",
+    "Art", "No", "Nos", "vs", "cf", "Sec", "para", "paras", "pp",
     "e.g", "i.e", "etc", "approx", "Mr", "Ms", "Dr", "St",
 )  # fmt: skip
 NOT_AFTER_ABBREVIATION = "".join(f"(?<!\\b{re.escape(a)}\\.)" for a in ABBREVIATIONS) + r"(?<!\b[A-Za-z]\.)"
-"""Look-behinds that refuse a sentence break after an abbreviation or an initial."""
+"""Look-behinds that refuse a sentence break after an abbreviation or a single letter ("p.", initials)."""
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])" + NOT_AFTER_ABBREVIATION + r"\s+(?=[\"'(\[]?[A-Z0-9])")
 CITATION_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 

@@ -28,7 +28,7 @@ from ..cases.models import Case
 from ..config import Settings
 from ..enums import Role
 from ..errors import AssistantError, BadInput, IndexUnavailable, OverBudget, PermissionDenied
-from ..identity import User
+from ..identity import STAFF_ORG, User
 from ..service import AssistantService
 from . import blocks as bk
 from .audiences import Directory
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 ANSWER_CACHE_SIZE = 500
 # The app itself, reading a new case to post its card to the compliance channel (which only reviewers read).
-COMPLIANCE_POSTER = User(id="slack-app", role=Role.COMPLIANCE, org="internal", display_name="Slack app")
+COMPLIANCE_POSTER = User(id="slack-app", role=Role.COMPLIANCE, org=STAFF_ORG, display_name="Slack app")
 
 
 def thread_channel(channel: str, thread_ts: str) -> str:
