@@ -36,10 +36,12 @@ if TYPE_CHECKING:
     from .cases import Case, CaseStore
     from .cases.audit import VerifyReport
     from .cases.party_lists import ListInfo, PartyLists
-    from .cases.records import ApiKey, ApiKeys, EventLog, FeedbackLog
     from .cases.screenings import ScreeningLog
     from .cases.views import CaseView
     from .knowledge.langchain_adapters import GuidanceEmbeddings, GuidanceRetriever
+    from .records.api_keys import ApiKey, ApiKeys
+    from .records.events import EventLog
+    from .records.feedback import FeedbackLog
     from .risk.screening import PartyHit, PartyScreener
     from .risk.triage import DealFields, TriageEngine, TriageResult
 
@@ -620,7 +622,7 @@ class AssistantService:
 
     @property
     def feedback(self) -> FeedbackLog:
-        from .cases.records import FeedbackLog
+        from .records.feedback import FeedbackLog
 
         return FeedbackLog(self.cases.engine)
 
@@ -633,13 +635,13 @@ class AssistantService:
 
     @property
     def processed_events(self) -> EventLog:
-        from .cases.records import EventLog
+        from .records.events import EventLog
 
         return EventLog(self.cases.engine)
 
     @property
     def api_keys(self) -> ApiKeys:
-        from .cases.records import ApiKeys
+        from .records.api_keys import ApiKeys
 
         return ApiKeys(self.cases.engine)
 

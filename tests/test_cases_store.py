@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+import assistant.records.rows  # noqa: F401  (its tables are part of the one schema)
 from assistant.cases import (
     CaseClosed,
     CaseInputError,
@@ -24,10 +25,11 @@ from assistant.cases import (
     Requester,
     create_case_store,
     database_url,
-    migrations,
 )
-from assistant.cases.models import VERSION_TABLE, Base, CaseEventRow
+from assistant.cases.models import CaseEventRow
 from assistant.config import Settings
+from assistant.database import migrations
+from assistant.database.schema import VERSION_TABLE, Base
 from assistant.errors import BadInput
 
 ALICE = Requester("U-alice", "slack", "internal")

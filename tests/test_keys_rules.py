@@ -14,8 +14,8 @@ import pytest
 
 from assistant import cli
 from assistant.cases import CaseStore
-from assistant.cases.records import ApiKeys
 from assistant.errors import BadInput
+from assistant.records.api_keys import ApiKeys
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from assistant.cases import CaseStore
-from assistant.cases.models import ProcessedEventRow
-from assistant.cases.records import EVENT_RETENTION, EventLog
+from assistant.records.events import EVENT_RETENTION, EventLog
+from assistant.records.rows import ProcessedEventRow
 
 
 def test_a_retry_is_dropped_and_old_events_are_forgotten(db_url: str) -> None:

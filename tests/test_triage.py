@@ -13,7 +13,7 @@ import pytest
 from assistant.enums import LEVELS
 from assistant.errors import ConfigError
 from assistant.knowledge.embeddings import Embedder
-from assistant.risk.policy import load_risk_policy
+from assistant.risk.policy import level_rank, load_risk_policy
 from assistant.risk.screening import create_screener
 from assistant.risk.triage import DealFields, TriageEngine
 
@@ -212,6 +212,47 @@ def test_bad_indentation_names_file_and_line(risk_copy: Path) -> None:
     assert "invalid YAML" in message
     reported = int(message.split("line ")[1].split(":")[0])
     assert abs(reported - (index + 1)) <= 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "expected"),
+    [
+        ("  window:", "  windw:", "windw:", "unknown key 'windw' in negation"),
+        (
+            "    label: general-purpose IT",
+            "    lable: general-purpose IT",
+            "lable:",
+            "unknown key 'lable' in products 1",
+        ),
+        ("material: true", "material: maybe", "material: maybe", "true, false or unless_explained"),
+        ("tier: P4", "tier: P9", "tier: P9", "(got 'P9')"),
+        ("red_flag_any: [", "red_flag_any: [no_such_flag, ", "no_such_flag", "unknown value 'no_such_flag'"),
+    ],
+)
+def test_a_policy_typo_is_named_with_its_line(risk_copy: Path, old: str, new: str, needle: str, expected: str) -> None:
+    """Compliance edits the policy by hand: every mistake names the line, the place and what is wrong."""
+    path = risk_copy / "policy.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_risk_policy(risk_copy)
+    message = str(caught.value)
+    assert f"policy.yaml, line {_line_of(path, needle)}:" in message
+    if expected == "true, false or unless_explained":
+        assert "valid boolean" in message and "'unless_explained'" in message
+    else:
+        assert expected in message
+
+
+def test_a_missing_section_is_named(risk_copy: Path) -> None:
+    path = risk_copy / "policy.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("partner_wording:"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] and not lines[i].startswith((" ", "#")))
+    path.write_text("\n".join(lines[:start] + lines[end:]) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"policy\.yaml, line \d+: the policy is missing 'partner_wording'"):
+        load_risk_policy(risk_copy)
 
 
 def test_bad_iso2_in_countries_csv_names_file_and_line(risk_copy: Path) -> None:
@@ -452,3 +493,67 @@ def test_words_near_the_new_concepts_do_not_prohibit_or_hide_the_end_user(engine
     assert "abuse_intent" not in {f["id"] for f in result.signals["red_flags"]}
     end_user = result.signals["end_user"] or {}
     assert not str(end_user.get("label", "")).startswith("undisclosed")
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        (
+            "Mall owner in Kuala Lumpur, analytics on 80 cameras; the integrator asked if the analytics can tag "
+            "shoppers as Malay, Chinese or 'foreign' by appearance for a marketing report.",
+            "protected_group_targeting",
+        ),
+        (
+            "State-controlled operator in Senegal, core routing upgrade. This is the operator that carried out the "
+            "2023 mobile data cuts on government orders.",
+            "prior_misuse",
+        ),
+        (
+            "Hotel Wi-Fi refresh near Valencia; the reseller refused our standard end-use and re-transfer clauses.",
+            "refuses_end_use_terms",
+        ),
+        ("Hotel Wi-Fi refresh near Valencia; the reseller says 'we never sign vendor terms'.", "refuses_end_use_terms"),
+    ],
+)
+def test_material_red_flags_in_minute_takers_words_escalate(engine: TriageEngine, deal: str, flag: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert flag in {f["id"] for f in result.signals["red_flags"]}
+    assert level_rank(result.level) >= level_rank("escalate")
+
+
+def test_a_ship_to_that_changed_is_a_red_flag_even_when_explained(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Calgary: ship-to for the 120 student laptops changed last week from the school's main campus to an "
+        "address across town; the school says the main building is under renovation.",
+        is_deal=True,
+    )
+    assert "changed_destination" in {f["id"] for f in result.signals["red_flags"]}
+    assert result.level == "enhanced_due_diligence"
+
+
+def test_asking_whether_a_customer_could_be_listed_is_not_a_listing(engine: TriageEngine) -> None:
+    asked = engine.assess(
+        "Piotr asked whether the customer could be on a sanctions list because the parent is registered in "
+        "Cyprus. Screening clean on parent and subsidiary. 80 office laptops for their accounting team in Poznan.",
+        is_deal=True,
+    )
+    stated = engine.assess(
+        "Piotr says the customer is on a sanctions list. 80 office laptops for their accounting team in Poznan.",
+        is_deal=True,
+    )
+    assert asked.level != "prohibited"
+    assert stated.level == "prohibited"
+
+
+def test_biometric_on_a_spec_sheet_that_is_the_laptops_own_sign_in_stays_low(engine: TriageEngine) -> None:
+    explained = engine.assess(
+        "Accounting firm, Toronto, 150 business laptops. Karen spotted 'biometric' on the spec sheet -> it's the "
+        "built-in fingerprint reader / face login, each employee unlocks their own laptop.",
+        is_deal=True,
+    )
+    access_control = engine.assess(
+        "Ministry of Interior in Nairobi: biometric access terminals with fingerprint readers for 2,000 staff.",
+        is_deal=True,
+    )
+    assert explained.level == "proceed"
+    assert level_rank(access_control.level) >= level_rank("enhanced_due_diligence")

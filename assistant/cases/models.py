@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
+from ..database.schema import Base, UTCDateTime
 from ..enums import UNDECIDED
 
 
@@ -114,50 +113,6 @@ class CaseEvent:
 
 # -- tables --------------------------------------------------------------------------------------------
 
-#: Our own Alembic version table, so other parts of the project can keep their own migrations
-#: in the same database without sharing a revision history.
-VERSION_TABLE = "cases_alembic_version"
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every back-end.
-
-    SQLite has no time zones, so values are stored there as naive UTC and given their zone back on
-    the way out; PostgreSQL stores `timestamptz` and we convert what it returns to UTC.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are ambiguous; pass a timezone-aware value")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base with its own metadata, so the case tables stand apart from anything else."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
 
 class CaseRow(Base):
     """One compliance case. `event_count` and `head_hash` point at the newest audit event."""
@@ -218,22 +173,6 @@ class RefCounterRow(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
 
 
-class FeedbackRow(Base):
-    """A user's verdict on one answer (helpful or not, with an optional reason)."""
-
-    __tablename__ = "feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    user_id: Mapped[str] = mapped_column(String(200))
-    org: Mapped[str] = mapped_column(String(200), index=True)
-    channel: Mapped[str] = mapped_column(String(100))
-    answer_id: Mapped[str] = mapped_column(String(64), index=True)
-    question: Mapped[str] = mapped_column(Text)
-    helpful: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str | None] = mapped_column(Text)
-
-
 class ScreeningRow(Base):
     """An escalate or prohibited screening that opened no case (a staff opt-out): its trace."""
 
@@ -248,32 +187,6 @@ class ScreeningRow(Base):
     rule: Mapped[str] = mapped_column(String(100))
     fingerprint: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text)
-
-
-class ProcessedEventRow(Base):
-    """An inbound event (e.g. a Slack event id) already handled; the unique key de-duplicates retries."""
-
-    __tablename__ = "processed_events"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class ApiKeyRow(Base):
-    """An API key: only a hash of the secret is stored, never the key itself."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    org: Mapped[str] = mapped_column(String(200), index=True)
-    role: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Moved on by sign-out; sessions started under an older version are refused (migration 0004).
-    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PartyListRow(Base):

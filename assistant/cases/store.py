@@ -27,12 +27,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..database import WRITE_OPTION, database_url, make_engine
+from ..database import WRITE_OPTION, database_url, make_engine, migrations
+from ..database.schema import UTCDateTime
 from ..enums import LEVELS, STATUSES, UNDECIDED
 from ..errors import CaseInputError, CaseNotFound, CaseStoreUnavailable, ConfigError, IdempotencyConflict
-from . import audit, migrations, workflow
+from . import audit, workflow
 from .export import csv_export
-from .models import Case, CaseEvent, CaseEventRow, CaseRow, RefCounterRow, Requester, UTCDateTime
+from .models import Case, CaseEvent, CaseEventRow, CaseRow, RefCounterRow, Requester
 
 if TYPE_CHECKING:
     from ..config import Settings

@@ -84,6 +84,10 @@ class BodyTooLarge(HTTPException):
 class BodySizeLimit:
     """ASGI middleware refusing request bodies over `max_bytes` with 413 problem+json.
 
+    Kept rather than FastAPI's own `max_body_size` (0.165): measured, that answers 413 as text/plain from
+    inside the routing layer, past the app's error handlers, so API callers would lose the problem+json
+    contract.
+
     A declared Content-Length over the limit is refused before anything is read; a body without one
     (chunked) is counted as it arrives and refused as soon as it passes the limit.
     """

@@ -1,30 +1,24 @@
-"""Other records kept in the case database: answer feedback, processed inbound events, API keys.
-
-They share the case store's engine and migrations (one database to back up and to scale out).
-"""
+"""API keys per organisation and role: only a hash of each secret is stored."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..enums import ROLES, STAFF_ROLES
 from ..errors import BadInput
 from ..identity import STAFF_ORG, User
-from .models import ApiKeyRow, FeedbackRow, ProcessedEventRow
+from .rows import ApiKeyRow
 
 KEY_PREFIX = "ddk"
-MAX_REASON_CHARS = 2000
 
 # The Slack app names Slack Connect users' organisations `slack:<team id>` from what Slack tells it.
 SLACK_ORG_PREFIX = "slack:"
@@ -32,103 +26,6 @@ SLACK_ORG_PREFIX = "slack:"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class FeedbackLog:
-    """Helpful / not helpful verdicts on answers."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def add(
-        self,
-        *,
-        user_id: str,
-        org: str,
-        channel: str,
-        answer_id: str,
-        question: str,
-        helpful: bool,
-        reason: str | None = None,
-    ) -> int:
-        """Store one verdict; returns its id."""
-        if not answer_id.strip():
-            raise BadInput("feedback needs the answer it is about")
-        if reason is not None and len(reason) > MAX_REASON_CHARS:
-            raise BadInput(f"the feedback reason is longer than {MAX_REASON_CHARS} characters")
-        with Session(self.engine) as session, session.begin():
-            row = FeedbackRow(
-                created_at=_now(),
-                user_id=user_id,
-                org=org,
-                channel=channel,
-                answer_id=answer_id.strip(),
-                question=question[:4000],
-                helpful=helpful,
-                reason=(reason or "").strip() or None,
-            )
-            session.add(row)
-            session.flush()
-            return int(row.id)
-
-    def summary(self) -> dict[str, int]:
-        """Counts of helpful and unhelpful verdicts."""
-        with Session(self.engine) as session:
-            rows = session.execute(select(FeedbackRow.helpful, func.count()).group_by(FeedbackRow.helpful)).all()
-        counts = {bool(helpful): int(n) for helpful, n in rows}
-        return {"helpful": counts.get(True, 0), "not_helpful": counts.get(False, 0)}
-
-    def list(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest verdicts, newest first."""
-        with Session(self.engine) as session:
-            rows = session.scalars(select(FeedbackRow).order_by(FeedbackRow.id.desc()).limit(limit)).all()
-            return [
-                {
-                    "id": r.id,
-                    "created_at": r.created_at.isoformat(),
-                    "user_id": r.user_id,
-                    "org": r.org,
-                    "channel": r.channel,
-                    "answer_id": r.answer_id,
-                    "helpful": r.helpful,
-                    "reason": r.reason,
-                }
-                for r in rows
-            ]
-
-
-EVENT_RETENTION = timedelta(days=30)
-"""How long a handled event is remembered: far longer than Slack retries an event (hours), so a retry is
-always recognised, while the table stops growing."""
-_PRUNE_EVERY = 500
-
-
-class EventLog:
-    """Remembers inbound events already handled, across processes (a unique key in the database)."""
-
-    _recorded = itertools.count(1)  # per process: every _PRUNE_EVERY-th record also prunes
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def first_time(self, key: str) -> bool:
-        """True exactly once per key, however many processes race for it (within EVENT_RETENTION)."""
-        try:
-            with Session(self.engine) as session, session.begin():
-                session.add(ProcessedEventRow(key=key[:200], created_at=_now()))
-        except IntegrityError:
-            return False
-        if next(self._recorded) % _PRUNE_EVERY == 0:
-            self.prune()
-        return True
-
-    def prune(self, older_than: timedelta = EVENT_RETENTION) -> int:
-        """Forget events handled longer ago than `older_than`; returns how many were forgotten."""
-        with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                delete(ProcessedEventRow).where(ProcessedEventRow.created_at < _now() - older_than)
-            )
-        return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)

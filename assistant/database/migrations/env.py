@@ -1,11 +1,14 @@
-"""Alembic environment for the case queue: runs on the connection the store hands over."""
+"""Alembic environment for the one database: runs on the connection the case store hands over."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from assistant.cases.models import VERSION_TABLE, Base
+# Every module that maps a table, so that the metadata holds the whole schema.
+import assistant.cases.models
+import assistant.records.rows  # noqa: F401
+from assistant.database.schema import VERSION_TABLE, Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -39,7 +42,7 @@ def run_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("no connection and no sqlalchemy.url given to the case migrations")
+        raise RuntimeError("no connection and no sqlalchemy.url given to the database migrations")
     engine = create_engine(url)
     try:
         with engine.begin() as conn:

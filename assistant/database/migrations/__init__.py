@@ -1,11 +1,13 @@
-"""Alembic migrations of the case queue, run from code: no alembic.ini is needed.
+"""Alembic migrations of the one database (cases, records, party lists, lexical index), run from code.
+
+No alembic.ini is needed.
 
 The store calls `upgrade(connection)` at start inside a write transaction, so concurrent starters wait
 for each other and only the first one changes the schema. Migrations are forward-only and named
 `NNNN_what.py`; to author the next one against a scratch database::
 
     from alembic import command
-    from assistant.cases.migrations import alembic_config
+    from assistant.database.migrations import alembic_config
     command.revision(alembic_config("sqlite:///scratch.db"), "add x", autogenerate=True, rev_id="0002_add_x")
 """
 
@@ -19,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from ..models import VERSION_TABLE
+from ..schema import VERSION_TABLE
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 

@@ -14,10 +14,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from ..config import Settings
 
 SQLITE_BUSY_TIMEOUT_S: Final = 10.0
 WRITE_OPTION: Final = "assistant_case_write"
