@@ -557,3 +557,38 @@ def test_biometric_on_a_spec_sheet_that_is_the_laptops_own_sign_in_stays_low(eng
     )
     assert explained.level == "proceed"
     assert level_rank(access_control.level) >= level_rank("enhanced_due_diligence")
+
+
+@pytest.mark.parametrize(
+    "deal",
+    [
+        "Somos la Gendarmería Nacional de Argentina, solicitamos cotización de 40 cámaras de videovigilancia.",
+        "Pedido da Polícia Militar do Estado, 200 câmeras de vigilância com reconhecimento facial.",
+        "Commande pour la Direction générale de la sûreté nationale: 30 serveurs et stockage.",
+        "Emniyet Genel Müdürlüğü için 50 güvenlik kamerası, Ankara.",
+        "Permintaan dari Kepolisian Daerah (Polda) Jawa Barat: kamera pengawas dan server.",
+        "Yêu cầu từ Bộ Công an: hệ thống camera giám sát và máy chủ.",
+        "公安局 采购 视频监控 摄像头 200 台",
+        "Запрос от МВД: серверы и камеры видеонаблюдения.",
+    ],
+)
+def test_security_agencies_named_in_the_partners_language_are_the_security_sector(
+    engine: TriageEngine, deal: str
+) -> None:
+    result = engine.assess(deal, is_deal=True)
+    end_user = result.signals["end_user"] or {}
+    assert end_user.get("type") == "E3"
+    assert level_rank(result.level) >= level_rank("enhanced_due_diligence")  # E3 is never the lowest level
+
+
+@pytest.mark.parametrize(
+    "deal",
+    [
+        "La Cámara de Comercio de Madrid pide 40 portátiles para su oficina.",
+        "Curso de inteligencia artificial en una universidad de Santiago de Chile: 30 portátiles.",
+    ],
+)
+def test_ordinary_foreign_words_near_the_new_vocabulary_stay_ordinary(engine: TriageEngine, deal: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert (result.signals["end_user"] or {}).get("type") != "E3"
+    assert result.level in ("proceed", "enhanced_due_diligence")
