@@ -592,3 +592,89 @@ def test_ordinary_foreign_words_near_the_new_vocabulary_stay_ordinary(engine: Tr
     result = engine.assess(deal, is_deal=True)
     assert (result.signals["end_user"] or {}).get("type") != "E3"
     assert result.level in ("proceed", "enhanced_due_diligence")
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag", "floor"),
+    [
+        (
+            "The client, an office of a state government in Mexico, wants the software to enter in the phones "
+            "'de los periodistas que nos critican' (of the journalists who criticise us) to know who are their "
+            "sources.",
+            "abuse_intent",
+            "prohibited",
+        ),
+        (
+            "The commandant of a gendarmerie unit says the camera drones are to identify the separatist "
+            "sympathisers in the villages and arrest them.",
+            "abuse_intent",
+            "prohibited",
+        ),
+        (
+            "300 laptops for an agricultural company in Kenya; consign to Gulf Cargo Forwarding FZCO, Jebel Ali "
+            "Free Zone, they will arrange the onward. The final place they confirm later.",
+            "forwarder_destination",
+            "escalate",
+        ),
+        (
+            "Municipal cameras with vehicle counting only; the Secretaría de Seguridad asks us to unlock the module "
+            "of face recognition without buying the licence, with some key or crack.",
+            "safeguard_removal",
+            "escalate",
+        ),
+        (
+            "A private bank in Senegal takes 200 cameras with analytics but will NOT sign the attestation "
+            "d'utilisateur final (end-user statement) nor the audit clause.",
+            "refuses_end_use_terms",
+            "escalate",
+        ),
+        (
+            "Bakery in Eindhoven, 50 office laptops; the invoice will be paid not by the B.V. but by the holding "
+            "in Luxembourg.",
+            "third_party_payment",
+            "enhanced_due_diligence",
+        ),
+    ],
+)
+def test_red_flags_in_translated_wording(engine: TriageEngine, deal: str, flag: str, floor: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert flag in {f["id"] for f in result.signals["red_flags"]}
+    assert level_rank(result.level) >= level_rank(floor)
+
+
+def test_refusing_to_give_the_name_is_an_undisclosed_end_user(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "The client is an important organism in Rabat. They need 20 long-range thermal cameras. We cannot give "
+        "the name, this is the condition of the client.",
+        is_deal=True,
+    )
+    assert "end_user_refusal" in {f["id"] for f in result.signals["red_flags"]}
+    assert level_rank(result.level) >= level_rank("escalate")
+
+
+def test_prosecutors_and_judicial_police_are_the_security_sector(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "The CTI (Cuerpo Técnico de Investigación) of the Fiscalía General de la Nación, Colombia, wants 15 kits "
+        "to pull the information from seized phones plus workstations for the laboratory.",
+        is_deal=True,
+    )
+    assert (result.signals["end_user"] or {}).get("type") == "E3"
+    assert level_rank(result.level) >= level_rank("escalate")
+
+
+@pytest.mark.parametrize(
+    "deal",
+    [
+        "Police in Lyon want to identify the burglars on the footage and arrest them; 20 office laptops.",
+        "The distributor will unlock the analytics module after the customer buys the licence; hotel in Porto.",
+        "Your colleague asked if our company or our owners are in some sanctions list: no, we are not. 60 "
+        "notebooks for our office in Cologne.",
+        "Salam, bonjour. Textile company in Agadir, Morocco: 25 office switches and 40 printers.",
+        "The Museo de Historia Militar 'Fortaleza del Cerro' in Montevideo, Uruguay, run by a private foundation, "
+        "needs visitor Wi-Fi and 6 touchscreen PCs.",
+    ],
+)
+def test_look_alikes_of_the_translated_concepts_stay_below_prohibited(engine: TriageEngine, deal: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert result.level != "prohibited"
+    assert not {"abuse_intent", "safeguard_removal", "listed_party"} & {f["id"] for f in result.signals["red_flags"]}

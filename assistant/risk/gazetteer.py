@@ -73,6 +73,13 @@ class Place:
     """'city', 'alternate' or 'region'."""
 
 
+_NAME_PARTICLE_BEFORE = re.compile(
+    r"\b[A-Z][\w'.-]* (?:del|de|da|do|dos|das|di|du|des|della|van|von|der|al|el|la|le) $"
+)
+_DOUBTFUL = Place("", None, "doubtful")
+"""What `Gazetteer._choose` returns for a place that is probably no place here."""
+
+
 @functools.lru_cache(maxsize=2)
 def _gazetteer_entries(min_population: int) -> dict[str, tuple[Place, ...]]:
     """Folded name -> the places it may mean (most populous first, one per country).
@@ -133,9 +140,14 @@ class Gazetteer:
     is skipped.
     """
 
-    def __init__(self, settings: GazetteerSettings, common_words: frozenset[str]) -> None:
+    def __init__(
+        self, settings: GazetteerSettings, common_words: frozenset[str], noted: frozenset[str] = frozenset()
+    ) -> None:
         self.settings = settings
         self.common_words = common_words
+        #: Countries (the embargoed ones) whose places a guess never drops: a place that is probably part
+        #: of a name or a greeting is returned as doubtful instead, so the engine can still note it.
+        self.noted = noted
         self.entries = _gazetteer_entries(settings.min_population) if settings.enabled else {}
         self.longest = max((len(k.split()) for k in self.entries), default=0)
         # Reps type "tehran", "cork", "san jose": lower-case names count too, with a stricter bar
@@ -149,6 +161,7 @@ class Gazetteer:
     def _choose(
         self, name: str, places: tuple[Place, ...], before: str, named: set[str], heading: bool = False
     ) -> Place | None:
+        """The place a capitalised or lower-case name stands for here, None for none, or _DOUBTFUL."""
         if name in self.settings.ignore:
             return None
         place = places[0]
@@ -162,6 +175,12 @@ class Gazetteer:
             if not preferred:
                 return None
             place = preferred[0]
+        previous = [w for w in before.split() if w.lower() != "the"][-1:]  # "in the Western Cape"
+        after_place_word = bool(previous) and previous[0].lower() in self.settings.place_words
+        # Another name of a foreign city ("Salam" for Salalah, "Antioquia" for Antakya) in a text that names
+        # its country outright is a greeting or a local name, unless a place word introduces it.
+        if place.kind == "alternate" and named and place.iso2 not in named and not after_place_word:
+            return _DOUBTFUL if place.iso2 in self.noted else None
         words = name.split()
         if not all(w.lower() in self.common_words for w in words):
             return place
@@ -171,11 +190,18 @@ class Gazetteer:
             return place
         if place.kind == "alternate" or (place.kind == "region" and len(words) == 1):
             return None
-        previous = [w for w in before.split() if w.lower() != "the"][-1:]  # "in the Western Cape"
-        after_place_word = bool(previous) and previous[0].lower() in self.settings.place_words
         big = (place.population or 0) >= self.settings.common_word_min_population
         # "Wellington: Inland Revenue wants ..." - a deal note that opens with its place.
         return place if big or after_place_word or heading else None
+
+    @staticmethod
+    def _after_name_particle(folded: str, start: int) -> bool:
+        """'Fortaleza del Cerro', 'Quinta da Boa Vista': a particle after a capitalised word introduces the
+        rest of a proper name (a building, an estate, a company), which is rarely where the deal goes."""
+        window = folded[max(0, start - 40) : start]
+        return bool(
+            re.search(r"\b[A-Z][\w'.-]* (?:del|de|da|do|dos|das|di|du|des|della|van|von|der|al|el|la|le) $", window)
+        )
 
     def _inside_name(self, folded: str, start: int, size: int, places: tuple[Place, ...]) -> bool:
         """A one-word place right after another capitalised word on the same line ("Priya Raman",
@@ -221,10 +247,12 @@ class Gazetteer:
 
     def find(
         self, text: str, taken: Sequence[tuple[int, int]] = (), named: Iterable[str] = ()
-    ) -> list[tuple[str, Place, int]]:
-        """(name as written, place, offset) for every accepted name outside the `taken` spans.
+    ) -> list[tuple[str, Place, int, bool]]:
+        """(name as written, place, offset, doubtful) for every accepted name outside the `taken` spans.
 
-        `named` are ISO codes of countries the text names outright; they settle ambiguous names.
+        `named` are ISO codes of countries the text names outright; they settle ambiguous names. A place of
+        a `noted` country that is probably no place here (inside a proper name, a greeting) comes back
+        doubtful rather than not at all.
         """
         if not self.entries:
             return []
@@ -234,7 +262,7 @@ class Gazetteer:
         closing = _CLOSING.search(folded)
         signature_at = closing.end() if closing else len(folded) + 1
         tokens = list(_NAME_TOKEN.finditer(folded))
-        found: list[tuple[str, Place, int]] = []
+        found: list[tuple[str, Place, int, bool]] = []
         index = 0
         while index < len(tokens):
             next_index = index + 1
@@ -258,9 +286,14 @@ class Gazetteer:
                 if start >= signature_at or self._inside_name(folded, start, size, places):
                     continue
                 heading = not folded[:start].strip() and folded[end : end + 1] in (":", ",", "-", "–")
-                place = self._choose(name, places, folded[max(0, start - 30) : start], named_codes, heading)
-                if place is not None:
-                    found.append((text[start : start + len(name)], place, start))
+                choice = self._choose(name, places, folded[max(0, start - 30) : start], named_codes, heading)
+                doubtful = choice is _DOUBTFUL
+                place = places[0] if doubtful else choice
+                big = place is not None and (place.population or 0) >= self.settings.common_word_min_population
+                if place is not None and size == 1 and not big and self._after_name_particle(folded, start):
+                    doubtful = True
+                if place is not None and (not doubtful or place.iso2 in self.noted):
+                    found.append((text[start : start + len(name)], place, start, doubtful))
                     next_index = index + size
                     break
             index = next_index

@@ -20,7 +20,7 @@ import pycountry
 
 from ..knowledge.textproc import strip_diacritics
 from .gazetteer import Gazetteer, common_words_of
-from .policy import Category, Cue, Flag, RiskPolicy
+from .policy import COUNTRY_LEVELS, Category, Cue, Flag, RiskPolicy
 
 _WORD = re.compile(r"[\w'’-]+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s[-–—]\s")
@@ -159,7 +159,8 @@ class SignalExtractor:
             re.IGNORECASE,
         )
         self._country_pattern, self._country_names = self._build_country_index()
-        self.gazetteer = Gazetteer(policy.gazetteer, common_words_of(embedder))
+        embargoed = frozenset(c.iso2 for c in policy.countries.values() if c.level == COUNTRY_LEVELS[-1])
+        self.gazetteer = Gazetteer(policy.gazetteer, common_words_of(embedder), noted=embargoed)
         words = "|".join(re.escape(w) for w in policy.negation.words if w.isalpha())
         self._negated_stretch = re.compile(
             r"(?:(?<![\w'’])(?:" + words + r")\b|\w+n[’']t\b)[^,;:.!?()\n]*", re.IGNORECASE
@@ -386,21 +387,22 @@ class SignalExtractor:
         cities and regions in the parts of the text no country name or alias covered.
 
         Names match on diacritic-folded text ("Zurich" finds "Zürich"). A country named only in a negated
-        clause ("no business in Iran", "no russia link") is returned with `negated` set: it is no
-        destination, but the engine still notes a sanctioned one.
+        clause ("no business in Iran", "no russia link"), or an embargoed country's place that is probably part
+        of a proper name ("Fortaleza del Cerro"), is returned with `negated` set: it is no destination, but
+        the engine still notes a sanctioned one.
         """
         hits: dict[str, CountryHit] = {}
         negated: dict[str, CountryHit] = {}
         taken: list[tuple[int, int]] = []
         folded = strip_diacritics(text)
 
-        def add(iso2: str, evidence: str, start: int) -> None:
+        def add(iso2: str, evidence: str, start: int, doubtful: bool = False) -> None:
             end = start + len(evidence)
             if _NOT_A_PLACE_AFTER.match(folded, end) or _NOT_A_PLACE_BEFORE.search(folded, max(0, start - 40), start):
                 return  # the origin of a name or a language, or a list's issuer: no place at all
             # "on the Russian border", "the border with Belarus": near the country, not in it
             beside = _BORDER_AFTER.match(folded, end) or _BORDER_BEFORE.search(folded, max(0, start - 20), start)
-            if self.is_negated(folded, start) or beside:
+            if self.is_negated(folded, start) or beside or doubtful:
                 negated.setdefault(iso2, dataclasses.replace(self._country(iso2, evidence), negated=True))
             else:
                 hits.setdefault(iso2, self._country(iso2, evidence))
@@ -413,8 +415,8 @@ class SignalExtractor:
             iso2 = self._country_names[match.group(0)]
             add(iso2, text[match.start() : match.end()], match.start())
             taken.append(match.span())
-        for name, place, start in self.gazetteer.find(text, taken, hits):
-            add(place.iso2, name, start)
+        for name, place, start, doubtful in self.gazetteer.find(text, taken, hits):
+            add(place.iso2, name, start, doubtful)
         return list(hits.values()) + [c for iso2, c in negated.items() if iso2 not in hits]
 
     # --- similarity ----------------------------------------------------------------------------------
