@@ -184,3 +184,49 @@ def test_citations_by_locator_stay_within_the_audience(indexed: AssistantService
     assert staff[1].quote.startswith("Products must not be used")
     partner = locators.cite(["NOTE 1", "HREU 4.2"], PARTNER)
     assert [c.locator for c in partner] == ["HREU 4.2"]
+
+
+@pytest.mark.postgres
+def test_an_index_written_before_the_postings_stays_searchable_after_the_upgrade() -> None:
+    """A deployment that upgrades past migration 0008 keeps its index: the postings are backfilled."""
+    import uuid
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from assistant.database.migrations import alembic_config
+    from assistant.knowledge.lexical_postgres import PostgresLexicalIndex, tsvector_literal
+
+    from .conftest import postgres_url_or_skip
+
+    base = postgres_url_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    engine = create_engine(url)
+    try:
+        command.upgrade(alembic_config(url), "0007_lexical_index")
+        terms = ["keep", "sign", "statement", "seven", "year"]
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO lexical_passages VALUES ('c', 'p1', 'f', 'partner', 'HREU 4.3', 'HREU 4.3', 'hreu', "
+                    ":n, CAST(:tsv AS tsvector))"
+                ),
+                {"n": len(terms), "tsv": tsvector_literal(terms)},
+            )
+            conn.execute(text("INSERT INTO lexical_stats VALUES ('c', 1, :n)"), {"n": len(terms)})
+            conn.execute(
+                text("INSERT INTO lexical_terms SELECT 'c', t, 1 FROM unnest(CAST(:t AS text[])) AS t"), {"t": terms}
+            )
+        command.upgrade(alembic_config(url), "head")
+        index = PostgresLexicalIndex(engine, "c")
+        assert [ident for ident, _ in index.search("signed statements", 3, ["partner"])] == ["p1"]
+        assert index.search("signed statements", 3, ["internal"]) == []
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

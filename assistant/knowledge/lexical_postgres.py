@@ -2,8 +2,9 @@
 
 Tables come from the case database's migration 0007. A passage's stemmed terms are stored as a tsvector
 literal (lexeme:positions), so PostgreSQL's dictionaries never re-stem what `textproc.tokens` produced; the
-GIN index finds the passages that share a term with the question, and the query ranks them by BM25 with
-the document frequencies kept in `lexical_terms`: the same formula the in-memory index used.
+postings table (migration 0008) holds one row per passage and term with its frequency and an impact, so a
+query reads the rarest terms' postings whole and the strongest postings of common terms, and ranks them by
+BM25 with the document frequencies kept in `lexical_terms`: the same formula the SQLite index uses.
 """
 
 from __future__ import annotations
@@ -28,18 +29,38 @@ _MAX_POSITIONS = 256  # and how many it keeps per lexeme
 _IDF_TTL_S = 30.0  # document frequencies move only with an ingest; a short-lived cache is exact enough
 _IDF_CACHE = 4096
 
+_STRONGEST = 500
+"""Postings read per common term and audience: its strongest ones by impact (the rarest terms are read whole)."""
+
 _SEARCH = text(
     f"""
-    SELECT p.id, SUM(q.idf * x.tf * {K1 + 1} / (x.tf + {K1} * ({1 - B} + {B} * p.length / :avg))) AS score
-    FROM lexical_passages AS p
-    CROSS JOIN LATERAL (SELECT u.lexeme, cardinality(u.positions) AS tf FROM unnest(p.terms) AS u) AS x
-    JOIN unnest(CAST(:terms AS text[]), CAST(:idfs AS float8[])) AS q (term, idf) ON q.term = x.lexeme
-    WHERE p.collection = :collection AND p.audience = ANY(:audiences) AND p.terms @@ CAST(:query AS tsquery)
-    GROUP BY p.id
-    ORDER BY score DESC, p.id
+    SELECT x.passage_id, SUM(q.idf * x.tf * {K1 + 1} / (x.tf + {K1} * ({1 - B} + {B} * x.length / :avg))) AS score
+    FROM unnest(CAST(:terms AS text[]), CAST(:idfs AS float8[]), CAST(:limits AS integer[])) AS q (term, idf, lim)
+    CROSS JOIN unnest(CAST(:audiences AS text[])) AS a (audience)
+    CROSS JOIN LATERAL (
+        SELECT o.passage_id, o.tf, o.length
+        FROM lexical_postings AS o
+        WHERE o.collection = :collection AND o.audience = a.audience AND o.term = q.term
+        ORDER BY o.impact DESC
+        LIMIT q.lim
+    ) AS x
+    GROUP BY x.passage_id
+    ORDER BY score DESC, x.passage_id
     LIMIT :k
     """
 )
+
+# Postings of written passages, from the terms just stored: one row per (passage, lexeme).
+_POSTINGS = text(
+    f"""
+    INSERT INTO lexical_postings (collection, audience, term, impact, passage_id, tf, length)
+    SELECT p.collection, p.audience, u.lexeme,
+           cardinality(u.positions) / (cardinality(u.positions) + {K1} * ({1 - B} + {B} * p.length / :avg)),
+           p.id, cardinality(u.positions), p.length
+    FROM lexical_passages AS p CROSS JOIN LATERAL unnest(p.terms) AS u
+    WHERE p.collection = :c AND p.id IN :ids
+    """
+).bindparams(bindparam("ids", expanding=True))
 
 
 def _quote(term: str) -> str:
@@ -94,7 +115,7 @@ class PostgresLexicalIndex:
                 }
                 if not freq:
                     return []
-                drivers = driver_terms(freq)
+                drivers = set(driver_terms(freq))
                 rows = conn.execute(
                     _SEARCH,
                     {
@@ -102,8 +123,8 @@ class PostgresLexicalIndex:
                         "collection": self.collection,
                         "terms": list(freq),
                         "idfs": [bm25_idf(n_docs, df) for df in freq.values()],
+                        "limits": [df if term in drivers else min(df, _STRONGEST) for term, df in freq.items()],
                         "audiences": list(audiences),
-                        "query": " | ".join(_quote(t) for t in drivers),
                         "k": k,
                     },
                 ).all()
@@ -196,7 +217,11 @@ class PostgresLexicalIndex:
                 "DELETE FROM lexical_passages WHERE collection = :c AND id IN :ids "
                 "RETURNING length, tsvector_to_array(terms)"
             ).bindparams(bindparam("ids", expanding=True))
+            unpost = text("DELETE FROM lexical_postings WHERE collection = :c AND passage_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            )
             for start in range(0, len(gone), 1000):
+                conn.execute(unpost, {"c": self.collection, "ids": gone[start : start + 1000]})
                 for length, lexemes in conn.execute(delete, {"c": self.collection, "ids": gone[start : start + 1000]}):
                     passages -= 1
                     total_length -= int(length)
@@ -223,8 +248,14 @@ class PostgresLexicalIndex:
                 "INSERT INTO lexical_passages (collection, id, fingerprint, audience, locator, base_locator, doc_id, "
                 "length, terms) VALUES (:c, :id, :fp, :aud, :loc, :base, :doc, :len, CAST(:tsv AS tsvector))"
             )
+            # Impacts only order a term's postings; the average length at this write is close enough for that.
+            n_before, avg_before = self._stats(conn)
+            known = max(n_before + passages, 1)
+            avg = max((n_before * avg_before + total_length) / known, 1.0) if n_before + passages > 0 else 1.0
             for start in range(0, len(rows), 1000):
-                conn.execute(insert, rows[start : start + 1000])
+                chunk = rows[start : start + 1000]
+                conn.execute(insert, chunk)
+                conn.execute(_POSTINGS, {"c": self.collection, "avg": avg, "ids": [r["id"] for r in chunk]})
             changed = [(term, delta) for term, delta in doc_freq.items() if delta]
             for start in range(0, len(changed), 5000):
                 batch = changed[start : start + 5000]
