@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .cases.audit import VerifyReport
     from .cases.party_lists import ListInfo, PartyLists
     from .cases.screenings import ScreeningLog
-    from .cases.views import CaseView
+    from .cases.views import CaseListItem, CaseView
     from .knowledge.langchain_adapters import GuidanceEmbeddings, GuidanceRetriever
     from .records.api_keys import ApiKey, ApiKeys
     from .records.events import EventLog
@@ -490,7 +490,7 @@ class AssistantService:
         cases: list[Case] = []
         cursor: str | None = None
         while True:
-            page, cursor = self.case_page(user, status=status, level=level, limit=200, cursor=cursor)
+            page, cursor = self._case_page(user, status=status, level=level, limit=200, cursor=cursor)
             cases.extend(page)
             if cursor is None:
                 return cases
@@ -503,8 +503,19 @@ class AssistantService:
         level: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> tuple[list[CaseListItem], str | None]:
+        """One page of the queue as the user may see it (each case filtered for them, with its deadline),
+        and the cursor of the next page (None at the end)."""
+        from .cases.views import list_item
+
+        cases, next_cursor = self._case_page(user, status=status, level=level, limit=limit, cursor=cursor)
+        now = now or dt.datetime.now(dt.UTC)
+        return [list_item(case, user, now) for case in cases], next_cursor
+
+    def _case_page(
+        self, user: User, *, status: str | None = None, level: str | None = None, limit: int, cursor: str | None
     ) -> tuple[list[Case], str | None]:
-        """One page of the queue the user may see, and the cursor of the next page (None at the end)."""
         org = None if user.role in DECIDER_ROLES else user.org
         return self.cases.page(status=status, level=level, org=org, limit=limit, cursor=cursor)
 
@@ -537,22 +548,27 @@ class AssistantService:
 
     def queue(self, user: User) -> list[Case]:
         """The undecided cases the user may see, in the one queue order: the soonest SLA due date first
-        (no deadline last), then the oldest. Every door shows this order."""
+        (no deadline last), then the oldest. Every door shows this order. Each case is as the user may see it."""
+        from .cases.views import visible_case
+
         waiting: list[Case] = []
         cursor: str | None = None
         while True:
-            page, cursor = self.case_page(user, limit=200, cursor=cursor)
+            page, cursor = self._case_page(user, limit=200, cursor=cursor)
             for case in page:  # the store puts every undecided case before the decided ones
                 if case.status not in UNDECIDED:
                     return waiting
-                waiting.append(case)
+                waiting.append(visible_case(case, user))
             if cursor is None:
                 return waiting
 
     def my_cases(self, user: User) -> list[Case]:
-        """The cases this user asked for, newest first."""
+        """The cases this user asked for, newest first, as they may see them (a partner sees no assignee,
+        signals or internal reasons)."""
+        from .cases.views import visible_case
+
         mine = [c for c in self.cases_for(user) if c.requester.user_id == user.id]
-        return sorted(mine, key=lambda c: c.created_at, reverse=True)
+        return [visible_case(c, user) for c in sorted(mine, key=lambda c: c.created_at, reverse=True)]
 
     def decide_case(
         self, ref: str, decision: str, user: User, comment: str, *, corrected_level: str | None = None

@@ -42,6 +42,13 @@ def test_queue_is_undecided_cases_soonest_due_first_and_scoped_to_the_viewer(ser
     # a partner's queue holds its own organisation's cases only
     assert [c.ref for c in service.queue(PARTNER)] == [escalated]
     assert [c.ref for c in service.my_cases(OTHER_PARTNER)] == [other_org]
+    # every list a door shows a partner is already filtered: partner wording, no assignee or rule ids
+    service.assign_case(escalated, REVIEWER)
+    items, _ = service.case_page(PARTNER)
+    for shown in [*service.queue(PARTNER), *service.my_cases(PARTNER), *(i.case for i in items)]:
+        assert shown.assignee is None
+        assert [r["text"] for r in shown.reasons] == ["Needs a review."] and not any(r["rule"] for r in shown.reasons)
+    assert service.queue(REVIEWER)[0].reasons[0]["rule"] == "R"  # staff see the rule
 
 
 def test_case_view_filters_for_partners_and_says_who_may_decide(service: AssistantService) -> None:

@@ -8,8 +8,9 @@
     assert store.verify().ok
 
 Modules: `models` (records and tables), `workflow` (statuses, transitions, SLA), `audit` (hash chain and
-its checker), `store` (the database), `views` (what each user may see of a case), `migrations` (Alembic,
-run at start). The case errors live with every other error in `assistant.errors`.
+its checker), `store` (the database), `views` (what each user may see of a case). The schema's migrations
+live with the one database in `assistant.database`; the case errors with every other error in
+`assistant.errors`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `Case`, `CaseEvent` and `Requester` are frozen dataclasses, detached from any database session; the
 `*Row` classes are SQLAlchemy 2 declarative mappings that only the store touches. The schema itself is
-created and changed by the Alembic migrations in `migrations/versions`; the row classes describe it for
+created and changed by the Alembic migrations in `assistant/database/migrations`; the row classes describe it for
 queries and are what `alembic revision --autogenerate` compares against.
 """
 

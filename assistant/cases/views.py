@@ -66,11 +66,6 @@ def visible_events(events: list[CaseEvent], case: Case, user: User) -> list[Case
     return out
 
 
-def case_view(case: Case, user: User) -> dict[str, Any]:
-    """The case as JSON-ready data for this user."""
-    return _case_json(visible_case(case, user), user)
-
-
 def _case_json(shown: Case, user: User) -> dict[str, Any]:
     data = shown.to_dict()
     if user.is_partner:
@@ -127,6 +122,25 @@ class CaseView:
     def to_dict(self, viewer: User) -> dict[str, Any]:
         """The API's `{"case": …, "events": …}` object for this viewer."""
         return {"case": _case_json(self.case, viewer), "events": _events_json(self.events, viewer)}
+
+
+@dataclass(frozen=True)
+class CaseListItem:
+    """One line of a case list as one user may see it."""
+
+    case: Case
+    """Filtered for the viewer (`visible_case`)."""
+    sla: str
+    overdue: bool
+
+    def to_dict(self, viewer: User) -> dict[str, Any]:
+        """The API's case object for this viewer."""
+        return _case_json(self.case, viewer)
+
+
+def list_item(case: Case, user: User, now: datetime) -> CaseListItem:
+    """A case as a line of `user`'s list: what they may see of it, and its deadline."""
+    return CaseListItem(visible_case(case, user), sla_text(case, now), case.is_overdue(now))
 
 
 def actor_names(names: dict[str, str], viewer: User, staff: bool) -> dict[str, str]:

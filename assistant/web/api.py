@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from ..answers.models import Answer, Screening
-from ..cases.views import case_view
 from ..enums import Level, Status
 from ..identity import User
 from ..risk.triage import DealFields
@@ -134,8 +133,8 @@ def list_cases(
 ) -> dict[str, Any]:
     """Compliance sees every case; everyone else their own organisation's. Undecided cases come first, the
     soonest due first; `next_cursor` fetches the next page and is null on the last one."""
-    cases, next_cursor = ctx.service.case_page(user, status=status, level=level, limit=limit, cursor=cursor)
-    return {"items": [case_view(c, user) for c in cases], "next_cursor": next_cursor}
+    items, next_cursor = ctx.service.case_page(user, status=status, level=level, limit=limit, cursor=cursor)
+    return {"items": [item.to_dict(user) for item in items], "next_cursor": next_cursor}
 
 
 @router.get("/cases/{ref}", summary="One case and its audit trail")

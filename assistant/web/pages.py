@@ -6,13 +6,11 @@ Pages call the same service methods as the JSON API, so access rules are identic
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..cases.views import sla_text
 from ..enums import LEVELS, STATUSES
 from ..errors import BadInput, NotFound, SignInRequired
 from ..risk.triage import DealFields
@@ -136,11 +134,10 @@ def queue_page(
     status_filter = status if status in STATUSES else None
     level_filter = level if level in LEVELS else None
     # The service orders the queue (undecided by SLA first) and pages it, so no case is ever left out.
-    cases, next_cursor = ctx.service.case_page(
+    items, next_cursor = ctx.service.case_page(
         auth.user, status=status_filter, level=level_filter, limit=100, cursor=cursor or None
     )
-    now = datetime.now(UTC)
-    rows = [{"case": c, "sla": sla_text(c, now), "overdue": c.is_overdue(now)} for c in cases]
+    rows = [{"case": item.case, "sla": item.sla, "overdue": item.overdue} for item in items]
     return render(
         ctx,
         request,
