@@ -220,14 +220,17 @@ class AssistantService:
         # One call to the model for every vector this ask needs: the question's (triage), the question with
         # its vocabulary equivalents (retrieval) and, for a text of several clauses, each clause (triage).
         search_text = self.retriever.query_text(text)
+        verdict = guard_check(text, user.is_partner)
+        lexical = self.retriever.start_lexical(text, user.audiences) if verdict is None else None
         vectors = self.embedder.embed_many([text, search_text, *self.triage.texts_to_embed(text)])
         triage = self.triage.assess(text=text, embeddings=vectors)
-        verdict = guard_check(text, user.is_partner)
         generator, fallback_reason, prompt_version = "extractive", None, None
         if verdict is not None:
             composed = refusal(verdict.reason, verdict.message)
         else:
-            retrieval = self.retriever.retrieve(text, user.audiences, k=8, query_embedding=vectors[search_text])
+            retrieval = self.retriever.retrieve(
+                text, user.audiences, k=8, query_embedding=vectors[search_text], lexical=lexical
+            )
             if self.llm_composer is None:
                 composed = self.composer.compose(retrieval, text)
             else:

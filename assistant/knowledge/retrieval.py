@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 _RRF_K = 60
 _READ_AHEAD = 4
 """Passages read beyond k in one call, so a near-duplicate or two rarely costs a second call."""
+# The lexical query needs no vector, so it runs while the question is embedded and Chroma is asked: SQLite
+# and PostgreSQL, like the model, do their work outside the interpreter lock.
+_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lexical")
 
 
 @dataclass(frozen=True)
@@ -111,29 +115,41 @@ class Retriever:
         expansion = self.vocabulary.expansion(question)
         return f"{question} ({expansion})" if expansion else question
 
+    def start_lexical(self, question: str, audiences: Sequence[str]) -> Future[list[tuple[str, float]]]:
+        """Start the lexical half of `retrieve` for this question in the background; hand the result to
+        `retrieve(..., lexical=...)`. Callers start it before they embed, so the two overlap."""
+        # Everyday words also search for the guidance's words for them, by words and by meaning.
+        expansion = self.vocabulary.expansion(question)
+        searched = f"{question} {expansion}" if expansion else question
+        return _LEXICAL_POOL.submit(self.lexical.search, searched, self.lexical_k, sorted(set(audiences)))
+
     def retrieve(
-        self, question: str, audiences: Sequence[str], k: int = 8, query_embedding: np.ndarray | None = None
+        self,
+        question: str,
+        audiences: Sequence[str],
+        k: int = 8,
+        query_embedding: np.ndarray | None = None,
+        lexical: Future[list[tuple[str, float]]] | None = None,
     ) -> Retrieval:
         """Top-k passages after fusion and near-duplicate removal; never a chunk outside `audiences`.
 
         `query_embedding`, when given, is the vector of `query_text(question)` (callers embed it in one
-        batch with their other texts).
+        batch with their other texts); `lexical`, when given, is `start_lexical` for the same question
+        and audiences.
         """
         allowed = set(audiences)
-        # Everyday words also search for the guidance's words for them, by words and by meaning.
-        expansion = self.vocabulary.expansion(question)
-        searched = f"{question} {expansion}" if expansion else question
+        pending = lexical if lexical is not None else self.start_lexical(question, audiences)
         qvec = self.embedder.embed_query(self.query_text(question)) if query_embedding is None else query_embedding
         dense, read = self._dense(qvec, allowed)
-        lexical = self.lexical.search(searched, self.lexical_k, sorted(allowed))
+        lexical_hits = pending.result()
 
         # Stage 1: reciprocal-rank fusion gathers candidates that either view ranks well.
         fused: dict[str, float] = {}
         for rank, (ident, _) in enumerate(dense):
             fused[ident] = fused.get(ident, 0.0) + 1.0 / (_RRF_K + rank + 1)
-        for rank, (ident, _) in enumerate(lexical):
+        for rank, (ident, _) in enumerate(lexical_hits):
             fused[ident] = fused.get(ident, 0.0) + 1.0 / (_RRF_K + rank + 1)
-        lex_score = dict(lexical)
+        lex_score = dict(lexical_hits)
         dense_sim = dict(dense)
         candidates = sorted(fused, key=lambda i: -fused[i])[: self.candidates]
 
@@ -190,6 +206,6 @@ class Retriever:
             passages=passages,
             query_embedding=qvec,
             best_similarity=max((sim for _, sim in dense), default=0.0),
-            best_lexical=max((s for _, s in lexical), default=0.0),
+            best_lexical=max((s for _, s in lexical_hits), default=0.0),
             query_terms=tokens(question),
         )
