@@ -250,8 +250,7 @@ class PostgresLexicalIndex:
             )
             # Impacts only order a term's postings; the average length at this write is close enough for that.
             n_before, avg_before = self._stats(conn)
-            known = max(n_before + passages, 1)
-            avg = max((n_before * avg_before + total_length) / known, 1.0) if n_before + passages > 0 else 1.0
+            avg = max((n_before * avg_before + total_length) / max(n_before + passages, 1), 1.0)
             for start in range(0, len(rows), 1000):
                 chunk = rows[start : start + 1000]
                 conn.execute(insert, chunk)

@@ -198,10 +198,7 @@ class Gazetteer:
     def _after_name_particle(folded: str, start: int) -> bool:
         """'Fortaleza del Cerro', 'Quinta da Boa Vista': a particle after a capitalised word introduces the
         rest of a proper name (a building, an estate, a company), which is rarely where the deal goes."""
-        window = folded[max(0, start - 40) : start]
-        return bool(
-            re.search(r"\b[A-Z][\w'.-]* (?:del|de|da|do|dos|das|di|du|des|della|van|von|der|al|el|la|le) $", window)
-        )
+        return bool(_NAME_PARTICLE_BEFORE.search(folded[max(0, start - 40) : start]))
 
     def _inside_name(self, folded: str, start: int, size: int, places: tuple[Place, ...]) -> bool:
         """A one-word place right after another capitalised word on the same line ("Priya Raman",
