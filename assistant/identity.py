@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .enums import Role
+from .enums import DECIDER_ROLES, Role
 
 PARTNER_AUDIENCES = ("public", "partner")
 INTERNAL_AUDIENCES = ("public", "partner", "internal")
@@ -28,6 +28,11 @@ class User:
     @property
     def is_partner(self) -> bool:
         return self.role == Role.PARTNER
+
+    @property
+    def is_decider(self) -> bool:
+        """Whether this user decides cases (compliance, admin): sees every organisation's queue and may decide."""
+        return self.role in DECIDER_ROLES
 
     @classmethod
     def for_audience(cls, audience: str, user_id: str = "cli") -> User:

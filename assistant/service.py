@@ -20,7 +20,7 @@ from .answers.extractive import Composed, ExtractiveComposer, refusal
 from .answers.guard import check as guard_check
 from .answers.models import Answer, Citation, Risk, Screening, ScreenReason
 from .config import MAX_QUESTION_CHARS, Settings
-from .enums import CASE_LEVELS, DECIDER_ROLES, LEVEL_LABELS, UNDECIDED, Role
+from .enums import CASE_LEVELS, LEVEL_LABELS, UNDECIDED, Role
 from .errors import NotFound, OverBudget, PermissionDenied, QuestionError
 from .identity import STAFF_ORG, User
 from .knowledge.embeddings import Embedder
@@ -519,14 +519,14 @@ class AssistantService:
     def _case_page(
         self, user: User, *, status: str | None = None, level: str | None = None, limit: int, cursor: str | None
     ) -> tuple[list[Case], str | None]:
-        org = None if user.role in DECIDER_ROLES else user.org
+        org = None if user.is_decider else user.org
         return self.cases.page(status=status, level=level, org=org, limit=limit, cursor=cursor)
 
     def case_for(self, ref: str, user: User) -> tuple[Case, list[Any]]:
         """One case and its audit trail, if the user may see it (else NotFound, as if it did not exist)."""
         from .cases import CaseNotFound
 
-        org = None if user.role in DECIDER_ROLES else user.org
+        org = None if user.is_decider else user.org
         try:
             return self.cases.get(ref, org=org), self.cases.events(ref, org=org)
         except CaseNotFound as exc:
@@ -539,7 +539,7 @@ class AssistantService:
 
         case, events = self.case_for(ref, user)
         now = now or dt.datetime.now(dt.UTC)
-        decider = user.role in DECIDER_ROLES
+        decider = user.is_decider
         return CaseView(
             case=visible_case(case, user),
             events=visible_events(events, case, user),
@@ -616,7 +616,7 @@ class AssistantService:
     ) -> list[Case]:
         """Cases oldest first, as an operator lists them; `org` narrows a decider's view, and everyone else
         sees their own organisation's only."""
-        scope = org if user.role in DECIDER_ROLES else user.org
+        scope = org if user.is_decider else user.org
         return self.cases.list(status=status, org=scope, level=level, limit=limit)
 
     def export_cases(self, user: User, fmt: str, *, status: str | None = None, org: str | None = None) -> str:
@@ -636,7 +636,7 @@ class AssistantService:
 
     @staticmethod
     def _require_decider(user: User, what: str) -> None:
-        if user.role not in DECIDER_ROLES:
+        if not user.is_decider:
             raise PermissionDenied(f"only compliance may {what}")
 
     @property

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ..enums import Role
+from ..enums import ROLES, Role
 from .common import open_service, operator
 
 
@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
     create = keys_sub.add_parser("create", help="create a key and print it once")
     create.add_argument("--org", required=True, help="'internal' for staff roles; the partner's own name for partners")
-    create.add_argument("--role", required=True, choices=("partner", "sales", "compliance", "admin"))
+    create.add_argument("--role", required=True, choices=[str(role) for role in ROLES])
     create.add_argument("--name")
     keys_list = keys_sub.add_parser("list", help="list keys (never the secrets)")
     keys_list.add_argument("--json", action="store_true")

@@ -32,6 +32,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from ..enums import Role
 from ..errors import ConfigError
 from ..identity import User
 
@@ -282,4 +283,4 @@ class Directory:
         if not self.is_compliance(client, user_id, home_team=home_team):
             return None
         name = str((self.profile(client, user_id) or {}).get("real_name") or "")
-        return User(id=user_id, role="compliance", org=INTERNAL, display_name=name)
+        return User(id=user_id, role=Role.COMPLIANCE, org=INTERNAL, display_name=name)

@@ -118,7 +118,7 @@ def set_session_cookie(response: Response, request: Request, ctx: WebContext, se
 
 def home_for(user: User) -> str:
     """Where a user lands after signing in."""
-    return "/cases" if user.role in ("compliance", "admin") else "/ask"
+    return "/cases" if user.is_decider else "/ask"
 
 
 router = APIRouter(include_in_schema=False)
