@@ -217,11 +217,12 @@ class AssistantService:
         """
         text = validate_question(question)
         started = time.perf_counter()
-        # One call to the model for every vector this ask needs: the question's (triage), the question with
-        # its vocabulary equivalents (retrieval) and, for a text of several clauses, each clause (triage).
         search_text = self.retriever.query_text(text)
         verdict = guard_check(text, user.is_partner)
+        # The lexical query needs no vector: it runs while the model embeds.
         lexical = self.retriever.start_lexical(text, user.audiences) if verdict is None else None
+        # One call to the model for every vector this ask needs: the question's (triage), the question with
+        # its vocabulary equivalents (retrieval) and, for a text of several clauses, each clause (triage).
         vectors = self.embedder.embed_many([text, search_text, *self.triage.texts_to_embed(text)])
         triage = self.triage.assess(text=text, embeddings=vectors)
         generator, fallback_reason, prompt_version = "extractive", None, None
