@@ -678,3 +678,59 @@ def test_look_alikes_of_the_translated_concepts_stay_below_prohibited(engine: Tr
     result = engine.assess(deal, is_deal=True)
     assert result.level != "prohibited"
     assert not {"abuse_intent", "safeguard_removal", "listed_party"} & {f["id"] for f in result.signals["red_flags"]}
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        (
+            "Feature request from the municipal control room: after last Saturday's march we need face search across "
+            "all recordings for everyone carrying opposition flags, and a list of names for the prosecutor.",
+            "abuse_intent",
+        ),
+        (
+            "Renewal of social analytics; the client wants to work out which reporters and sources are behind the "
+            "leak stories so the security service can 'deal with them'.",
+            "abuse_intent",
+        ),
+        (
+            "Add-on: 300 face-analytics licences for a warehouse near Lodz with 12 cameras. Asked the customer why; "
+            "no answer beyond 'future growth'.",
+            "unexplained_mismatch",
+        ),
+        (
+            "POS support renewal for a supermarket chain in Santiago, Chile; this year the invoice will be paid by "
+            "the group parent in Madrid instead of the Chilean company.",
+            "third_party_payment",
+        ),
+    ],
+)
+def test_after_sale_tickets_reveal_red_flags(engine: TriageEngine, deal: str, flag: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert flag in {f["id"] for f in result.signals["red_flags"]}
+
+
+def test_after_sale_look_alikes_stay_ordinary(engine: TriageEngine) -> None:
+    theft = engine.assess(
+        "Retailer in Leeds: search the recordings for the person carrying the stolen bag; 10 more cameras.",
+        is_deal=True,
+    )
+    sign_in = engine.assess(
+        "Ticket: fingerprint sensor on 80 laptops stops enrolling after a BIOS update. Insurer in Zurich wants "
+        "replacement palmrests. The sensor is only used for Windows sign-in by the laptop's own user.",
+        is_deal=True,
+    )
+    health = engine.assess(
+        "Renewal of the cloud analytics workspace for Portugal's national public health institute: weekly flu "
+        "dashboards from aggregated case counts.",
+        is_deal=True,
+    )
+    assert "abuse_intent" not in {f["id"] for f in theft.signals["red_flags"]}
+    assert sign_in.level == "proceed"
+    assert (health.signals["end_user"] or {}).get("type") == "E1" and health.level == "proceed"
+
+
+def test_a_regional_demonym_names_its_country(engine: TriageEngine) -> None:
+    result = engine.assess("4 more GPU nodes for the Bavarian state police's translation service.", is_deal=True)
+    assert [c["iso2"] for c in result.signals["countries"]] == ["DE"]
+    assert result.level == "enhanced_due_diligence"  # P1 to the security sector in a C0 country
