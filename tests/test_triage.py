@@ -734,3 +734,44 @@ def test_a_regional_demonym_names_its_country(engine: TriageEngine) -> None:
     result = engine.assess("4 more GPU nodes for the Bavarian state police's translation service.", is_deal=True)
     assert [c["iso2"] for c in result.signals["countries"]] == ["DE"]
     assert result.level == "enhanced_due_diligence"  # P1 to the security sector in a C0 country
+
+
+def test_iso_codes_in_brackets_and_columns_name_countries_but_acronyms_do_not(engine: TriageEngine) -> None:
+    def codes(text: str) -> dict[str, bool]:
+        return {c["iso2"]: c["negated"] for c in engine.assess(text, is_deal=True).signals["countries"]}
+
+    assert codes("Acct: VisoRete Srl startup (IT) | 24 GPU servers") == {"IT": False}
+    assert codes("Acct: SzybkaPaczka | PL | courier handhelds") == {"PL": False}
+    assert "HR" not in codes("Laptops for the people team (HR) of a bakery in Oslo")
+    infrared = engine.assess("20 thermal cameras (IR) for a factory fence in Lyon, France.", is_deal=True)
+    assert {c["iso2"]: c["negated"] for c in infrared.signals["countries"]}.get("IR") is True  # noted, no destination
+    assert infrared.level != "prohibited"
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        ("Acct: Northern Pine Consulting (CA) | 250 laptops | Notes: wants to pay ~CAD 600k cash", "cash_payment"),
+        (
+            "Acct: Pine Consulting (CA) | 250 laptops | Notes: ship-to is now a self-storage unit",
+            "forwarder_destination",
+        ),
+        (
+            "Acct: Hotel Mirador SL (ES) | 140 access points | Notes: payment will come from Mirador Holdings BV "
+            "(NL), not the hotel",
+            "third_party_payment",
+        ),
+    ],
+)
+def test_red_flags_in_pipeline_notes(engine: TriageEngine, deal: str, flag: str) -> None:
+    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
+
+
+def test_a_box_that_pretends_to_be_a_cell_tower_is_an_intrusion_product(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Acct: Gendarmerie nationale (SN) | rugged laptops + 3rd party 'mobile network test unit' (the box that "
+        "pretends to be a cell tower)",
+        is_deal=True,
+    )
+    assert (result.signals["product"] or {}).get("tier") == "P3"
+    assert level_rank(result.level) >= level_rank("escalate")

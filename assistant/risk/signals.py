@@ -46,6 +46,8 @@ _NOT_A_PLACE_BEFORE = re.compile(
     r"(?:a\s+bit\s+|quite\s+|very\s+|rather\s+|kind\s+of\s+|somewhat\s+)?$",
     re.IGNORECASE,
 )
+# An ISO code in brackets after a name, or alone in a column of an export: "VisoRete Srl (IT)", "| PL |".
+_BRACKETED_CODE = re.compile(r"(?:\((?P<code>[A-Z]{2})\)|(?<=\|)\s*(?P<col>[A-Z]{2})\s*(?=\|))")
 _WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
 
 
@@ -159,8 +161,8 @@ class SignalExtractor:
             re.IGNORECASE,
         )
         self._country_pattern, self._country_names = self._build_country_index()
-        embargoed = frozenset(c.iso2 for c in policy.countries.values() if c.level == COUNTRY_LEVELS[-1])
-        self.gazetteer = Gazetteer(policy.gazetteer, common_words_of(embedder), noted=embargoed)
+        self._embargoed = frozenset(c.iso2 for c in policy.countries.values() if c.level == COUNTRY_LEVELS[-1])
+        self.gazetteer = Gazetteer(policy.gazetteer, common_words_of(embedder), noted=self._embargoed)
         words = "|".join(re.escape(w) for w in policy.negation.words if w.isalpha())
         self._negated_stretch = re.compile(
             r"(?:(?<![\w'’])(?:" + words + r")\b|\w+n[’']t\b)[^,;:.!?()\n]*", re.IGNORECASE
@@ -415,6 +417,16 @@ class SignalExtractor:
             iso2 = self._country_names[match.group(0)]
             add(iso2, text[match.start() : match.end()], match.start())
             taken.append(match.span())
+        for match in _BRACKETED_CODE.finditer(text):
+            group = "code" if match.group("code") else "col"
+            code, start = match.group(group), match.start(group)
+            if pycountry.countries.get(alpha_2=code) is None or any(a <= start < b for a, b in taken):
+                continue
+            if code not in self.policy.country_code_acronyms:
+                add(code, code, start)
+            elif code in self._embargoed:
+                add(code, code, start, doubtful=True)  # "(IR)": infrared, or Iran; noted either way
+            taken.append(match.span(group))
         for name, place, start, doubtful in self.gazetteer.find(text, taken, hits):
             add(place.iso2, name, start, doubtful)
         return list(hits.values()) + [c for iso2, c in negated.items() if iso2 not in hits]

@@ -180,6 +180,9 @@ class RiskPolicy:
     """A clause at least this similar to a red flag's example raises that flag (above 1: never)."""
     explanation_cues: tuple[Cue, ...] = ()
     """Words that show a deal records an explanation for a red flag (RAS 5.7)."""
+    country_code_acronyms: frozenset[str] = frozenset()
+    """ISO codes that are also common acronyms ("(AI)", "(HR)", "(IR)"): a bracketed or column code counts as
+    a country only when it is not one of these; an embargoed one is still noted."""
 
     def product(self, code: str) -> Category:
         return next(c for c in self.products if c.code == code)

@@ -220,6 +220,7 @@ class Countries(_Section):
     aliases: dict[str, Iso2] = {}
     situations: list[SituationEntry] = []
     case_sensitive: list[Text] = []
+    code_acronyms: list[Iso2] = []
 
 
 class Gazetteer(_Section):
@@ -453,6 +454,7 @@ class PolicyFile(_Section):
             ),
             "country_aliases": {str(k): v for k, v in countries.aliases.items()},
             "country_case_sensitive": frozenset(n.lower() for n in countries.case_sensitive),
+            "country_code_acronyms": frozenset(countries.code_acronyms),
             "gazetteer": self.gazetteer.settings() if self.gazetteer else GazetteerSettings(),
             "rules": tuple(e.rule() for e in self.rules),
             "partner_wording": self.partner_wording.wording(),
