@@ -775,3 +775,51 @@ def test_a_box_that_pretends_to_be_a_cell_tower_is_an_intrusion_product(engine: 
     )
     assert (result.signals["product"] or {}).get("tier") == "P3"
     assert level_rank(result.level) >= level_rank("escalate")
+
+
+def test_a_questionnaire_risk_question_answered_no_raises_nothing_but_a_yes_does(engine: TriageEngine) -> None:
+    def flags(text: str) -> set[str]:
+        return {f["id"] for f in engine.assess(text, is_deal=True).signals["red_flags"]}
+
+    assert "unusual_routing" not in flags("Q1 End user: Kyoto city library. Q2: 40 PCs. Q3 Re-export: nej.")
+    assert "unusual_routing" in flags(
+        "Q2 End user: a retail chain. Q3: 120 laptops. Q6 Will they be re-exported? Possible."
+    )
+    charity = engine.assess(
+        "Q3 End user: a bereavement charity, Manchester, UK. Q4: 25 laptops. Q5 Will any police "
+        "force operate or receive the equipment? No. Q6 Police use? Not for police use.",
+        is_deal=True,
+    )
+    assert (charity.signals["end_user"] or {}).get("type") != "E3"
+    checked = (
+        "Q2 End user: Alpenbio AG, Basel. Q3: GPU cluster. Q8 Is any party, owner or bank on a sanctions or "
+        "denied-party list? We checked the company and its owners against SDN, EU and UK lists - {answer}."
+    )
+    assert engine.assess(checked.format(answer="no, all clear"), is_deal=True).level != "prohibited"
+    assert engine.assess(checked.format(answer="the parent is on the SDN list"), is_deal=True).level == "prohibited"
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        (
+            "P2 Usuario final: Parque Logístico S.A.S., Colombia. P3 Productos: 30 cámaras ALPR. P6 ¿Firmará la "
+            "declaración de usuario final de Northwind? No - sus clientes nunca firman documentos de fabricantes.",
+            "refuses_end_use_terms",
+        ),
+        ("Q2 End user: hotel group, Panama. Q6 Payment terms: cash, USD, at pick-up.", "cash_payment"),
+        ("Q2 End user: hotel group, Panama. Q7 Ship-to: changed twice this week.", "changed_destination"),
+    ],
+)
+def test_red_flags_in_questionnaire_answers(engine: TriageEngine, deal: str, flag: str) -> None:
+    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
+
+
+def test_without_in_the_partners_language_negates(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Polícia Municipal de Braga: 60 câmaras corporais, gravação manual; sem reconhecimento facial.", is_deal=True
+    )
+    assert (result.signals["product"] or {}).get("tier") != "P2" or "reconhecimento" not in str(
+        result.signals["product"]
+    )
+    assert [c["iso2"] for c in result.signals["countries"]] == ["PT"]

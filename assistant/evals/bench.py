@@ -163,7 +163,7 @@ def _screen_figure(service: AssistantService, embedder: Embedder, evals_dir: Pat
     embed_ms: list[float] = []
     for deal in deals:
         t0 = time.perf_counter()
-        embedder.embed_documents(extractor.clauses(extractor.mask_benign(deal)) or [deal])
+        embedder.embed_documents(extractor.clauses(extractor.mask_benign(extractor.mask_answered_no(deal))) or [deal])
         embed_ms.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         service.screen(deal, user, open_case=False, channel="bench")

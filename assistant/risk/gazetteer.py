@@ -196,8 +196,7 @@ class Gazetteer:
 
     @staticmethod
     def _after_name_particle(folded: str, start: int) -> bool:
-        """'Fortaleza del Cerro', 'Quinta da Boa Vista': a particle after a capitalised word introduces the
-        rest of a proper name (a building, an estate, a company), which is rarely where the deal goes."""
+        """'Fortaleza del Cerro': a particle after a capitalised word introduces the rest of a proper name."""
         return bool(_NAME_PARTICLE_BEFORE.search(folded[max(0, start - 40) : start]))
 
     def _inside_name(self, folded: str, start: int, size: int, places: tuple[Place, ...]) -> bool:
@@ -286,8 +285,12 @@ class Gazetteer:
                 choice = self._choose(name, places, folded[max(0, start - 30) : start], named_codes, heading)
                 doubtful = choice is _DOUBTFUL
                 place = places[0] if doubtful else choice
+                # An embargoed country's small town right after a name particle ("Fortaleza del Cerro") is
+                # probably part of a proper name: noted, not the destination. Elsewhere "Policía Municipal de
+                # Braga" is where the buyer is, so other countries' places keep counting.
+                noted = place is not None and place.iso2 in self.noted
                 big = place is not None and (place.population or 0) >= self.settings.common_word_min_population
-                if place is not None and size == 1 and not big and self._after_name_particle(folded, start):
+                if noted and size == 1 and not big and self._after_name_particle(folded, start):
                     doubtful = True
                 if place is not None and (not doubtful or place.iso2 in self.noted):
                     found.append((text[start : start + len(name)], place, start, doubtful))

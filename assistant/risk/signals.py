@@ -24,6 +24,7 @@ from .policy import COUNTRY_LEVELS, Category, Cue, Flag, RiskPolicy
 
 _WORD = re.compile(r"[\w'’-]+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|\s[-–—]\s")
+_DASH_ANSWER = re.compile(r"(?:no|none|nothing|negative|nil|all clear|clear|clean)\b", re.IGNORECASE)
 _BORDER_AFTER = re.compile(
     r"\s+(?:border|frontier)\b(?!\s+(?:guards?|police|services?|agency|force|forces|control|patrol|security|"
     r"authority|officers?|troops))",
@@ -49,6 +50,17 @@ _NOT_A_PLACE_BEFORE = re.compile(
 # An ISO code in brackets after a name, or alone in a column of an export: "VisoRete Srl (IT)", "| PL |".
 _BRACKETED_CODE = re.compile(r"(?:\((?P<code>[A-Z]{2})\)|(?<=\|)\s*(?P<col>[A-Z]{2})\s*(?=\|))")
 _WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
+
+
+def _blank(cues: Sequence[Cue], text: str) -> str:
+    """`text` with every match of `cues` replaced by spaces; all cues are matched on the original text."""
+    spans = [m.span() for cue in cues for m in cue.pattern.finditer(text)]
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
 class TextEmbedder(Protocol):
@@ -222,13 +234,11 @@ class SignalExtractor:
         Every phrase is looked for in the original text and the union is blanked afterwards, so one
         phrase never hides the words another needs ("unlock their own laptop" inside "biometric login is
         only for each lawyer to unlock their own laptop")."""
-        spans = [m.span() for cue in self.policy.benign_phrases for m in cue.pattern.finditer(text)]
-        if not spans:
-            return text
-        chars = list(text)
-        for start, end in spans:
-            chars[start:end] = " " * (end - start)
-        return "".join(chars)
+        return _blank(self.policy.benign_phrases, text)
+
+    def mask_answered_no(self, text: str) -> str:
+        """The text with a questionnaire's risk questions that are answered no blanked out (same length)."""
+        return _blank(self.policy.answered_no, text)
 
     def is_negated(self, text: str, start: int) -> bool:
         """True when a negation word precedes `start` in the same clause, within the policy's window.
@@ -261,7 +271,11 @@ class SignalExtractor:
     @staticmethod
     def _sentence_around(text: str, start: int, end: int) -> str:
         left = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, start)), default=0)
-        right = next((m.start() for m in _SENTENCE_BREAK.finditer(text, end)), len(text))
+        breaks = list(_SENTENCE_BREAK.finditer(text, end))
+        right = breaks[0].start() if breaks else len(text)
+        # "checked against SDN, EU and UK lists - no, all clear": an answer after a dash belongs to the question.
+        if breaks and breaks[0].group().strip() in "-–—" and _DASH_ANSWER.match(text, breaks[0].end()):
+            right = breaks[1].start() if len(breaks) > 1 else len(text)
         return text[left:right]
 
     def _find(self, cues: Sequence[Cue], text: str, *, negatable: bool, unless: Sequence[Cue] = ()) -> list[str]:
@@ -450,7 +464,7 @@ class SignalExtractor:
     def texts_to_embed(self, text: str) -> list[str]:
         """The clauses `extract` compares with the examples when `text` has more than one (else none: the
         text's own vector serves). A caller can embed them in one batch with its other texts."""
-        clauses = self.clauses(self.mask_benign(text))
+        clauses = self.clauses(self.mask_benign(self.mask_answered_no(text)))
         return clauses if len(clauses) > 1 else []
 
     def clause_vectors(
@@ -542,6 +556,8 @@ class SignalExtractor:
         when no cue names a product, buyer or place.
         """
         policy = self.policy
+        # Places are read from the whole text; everything else ignores a risk question answered no.
+        whole, text = text, self.mask_answered_no(text)
         masked = self.mask_benign(text)
         signals = Signals()
         signals.product = self._highest(policy.products, masked)
@@ -552,7 +568,7 @@ class SignalExtractor:
             signals.undisclosed, signals.undisclosed_evidence = "refusal", tuple(refusal)
         elif pending:
             signals.undisclosed, signals.undisclosed_evidence = "pending", tuple(pending)
-        signals.countries = self.countries_in(text)
+        signals.countries = self.countries_in(whole)
         denied = [c for c in signals.countries if c.negated and c.level == "C3"]
         flag = next((f for f in policy.red_flags if f.id == "sanctioned_destination_named"), None)
         if denied and flag is not None:
@@ -576,7 +592,7 @@ class SignalExtractor:
 
         if not text.strip():
             return signals
-        clauses, vectors = self.clause_vectors(masked, embeddings, whole=text)
+        clauses, vectors = self.clause_vectors(masked, embeddings, whole=whole)
         signals.red_flags = self._similar_flags(signals.red_flags, clauses, vectors)
         if not is_deal and signals.product is None and signals.end_user is None and not signals.countries:
             return signals  # nothing names a product, buyer or place: a general question, not a deal

@@ -180,6 +180,8 @@ class RiskPolicy:
     """A clause at least this similar to a red flag's example raises that flag (above 1: never)."""
     explanation_cues: tuple[Cue, ...] = ()
     """Words that show a deal records an explanation for a red flag (RAS 5.7)."""
+    answered_no: tuple[Cue, ...] = ()
+    """A questionnaire's risk questions answered no: blanked before anything but places is read."""
     country_code_acronyms: frozenset[str] = frozenset()
     """ISO codes that are also common acronyms ("(AI)", "(HR)", "(IR)"): a bracketed or column code counts as
     a country only when it is not one of these; an embargoed one is still noted."""

@@ -357,6 +357,7 @@ class PolicyFile(_Section):
 
     version: int | str | None = None
     benign_phrases: list[Pattern] = []
+    answered_no: list[Pattern] = []
     negation: NegationSection
     products: list[ProductEntry]
     end_users: list[EndUserEntry]
@@ -434,6 +435,7 @@ class PolicyFile(_Section):
             "undisclosed_pending": tuple(self.undisclosed_end_user.pending),
             "government_cues": tuple(self.government_cues),
             "benign_phrases": tuple(self.benign_phrases),
+            "answered_no": tuple(self.answered_no),
             "deal_cues": tuple(self.deal_cues),
             "explanation_cues": tuple(self.explanation_cues or ()),
             "negation": Negation(tuple(self.negation.words), self.negation.window, self.negation.clause_breaks.pattern),
