@@ -821,3 +821,38 @@ def test_without_in_the_partners_language_negates(engine: TriageEngine) -> None:
     )
     assert "reconhecimento" not in str((result.signals["product"] or {}).get("evidence"))  # "sem": without
     assert [c["iso2"] for c in result.signals["countries"]] == ["PT"]
+
+
+def test_a_chat_question_answered_no_on_the_next_turn_raises_nothing(engine: TriageEngine) -> None:
+    denied = engine.assess(
+        "Visitor: state-owned telco in Ghana, 8 core routers\nAgent: Any lawful intercept or DPI modules in the "
+        "config?\nVisitor: no, pure routing capacity upgrade",
+        is_deal=True,
+    )
+    refused = engine.assess(
+        "Visitor: 200 cameras with analytics for a bank in Dakar\nAgent: Will they sign our end-user statement?\n"
+        "Visitor: no, they never sign those",
+        is_deal=True,
+    )
+    confirmed = engine.assess(
+        "Visitor: state-owned telco in Ghana, 8 core routers\nAgent: Any lawful intercept modules?\n"
+        "Visitor: yes, the LI gateway too",
+        is_deal=True,
+    )
+    assert (denied.signals["product"] or {}).get("tier") != "P3"
+    assert "refuses_end_use_terms" in {f["id"] for f in refused.signals["red_flags"]}
+    assert (confirmed.signals["product"] or {}).get("tier") == "P3"
+
+
+def test_a_visitor_who_will_revert_later_on_the_end_user_has_not_named_it(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Visitor: 40 long-range thermal cameras, Lagos\nAgent: Who is the end user?\nVisitor: will revert later",
+        is_deal=True,
+    )
+    assert (result.signals["end_user"] or {}).get("type") == "E3"  # undisclosed counts as the security sector
+    assert level_rank(result.level) >= level_rank("escalate")
+
+
+def test_a_reseller_registered_this_week_is_a_new_partner(engine: TriageEngine) -> None:
+    result = engine.assess("We just registered as a reseller this week; 60 laptops for a private school in Dakar.")
+    assert "new_partner" in {u["id"] for u in result.signals["uses"]}
