@@ -136,8 +136,20 @@ class SeverityCue(_Section):
     examples: list[Text] | None = None
 
     def flag(self) -> Flag:
-        return Flag(self.id, self.label, tuple(self.patterns), "", False, tuple(self.unless), self.negatable,
-                    tuple(self.examples or ()))  # fmt: skip
+        return self._flag("", False)
+
+    def _flag(self, cite: str, material: bool | str) -> Flag:
+        return Flag(
+            self.id,
+            self.label,
+            tuple(self.patterns),
+            cite,
+            material is True,
+            tuple(self.unless),
+            self.negatable,
+            tuple(self.examples or ()),
+            material == "unless_explained",
+        )
 
 
 class UseEntry(SeverityCue):
@@ -146,8 +158,7 @@ class UseEntry(SeverityCue):
     cite: Text
 
     def flag(self) -> Flag:
-        return Flag(self.id, self.label, tuple(self.patterns), self.cite, False, tuple(self.unless), self.negatable,
-                    tuple(self.examples or ()))  # fmt: skip
+        return self._flag(self.cite, False)
 
 
 class RedFlagEntry(UseEntry):
@@ -156,17 +167,7 @@ class RedFlagEntry(UseEntry):
     material: bool | Literal["unless_explained"] = False
 
     def flag(self) -> Flag:
-        return Flag(
-            self.id,
-            self.label,
-            tuple(self.patterns),
-            self.cite,
-            self.material is True,
-            tuple(self.unless),
-            self.negatable,
-            tuple(self.examples or ()),
-            self.material == "unless_explained",
-        )
+        return self._flag(self.cite, self.material)
 
 
 class UnknownEndUser(_Section):
