@@ -856,3 +856,114 @@ def test_a_visitor_who_will_revert_later_on_the_end_user_has_not_named_it(engine
 def test_a_reseller_registered_this_week_is_a_new_partner(engine: TriageEngine) -> None:
     result = engine.assess("We just registered as a reseller this week; 60 laptops for a private school in Dakar.")
     assert "new_partner" in {u["id"] for u in result.signals["uses"]}
+
+
+def test_a_state_or_province_wins_over_a_smaller_foreign_town_of_the_same_name(engine: TriageEngine) -> None:
+    # 'Florida' is the state, not the Cuban town (an embargoed country): a shop there is no sanctions case.
+    florida = engine.assess("Retail chain in Florida, 200 laptops and 40 POS terminals for the stores.", is_deal=True)
+    ontario = engine.assess("Ontario school board, 1,200 student laptops with charging carts.", is_deal=True)
+    assert [c["iso2"] for c in florida.signals["countries"]] == ["US"]
+    assert florida.level == "proceed"
+    assert [c["iso2"] for c in ontario.signals["countries"]] == ["CA"]
+    # a large foreign city keeps its name: Gaza is not the Mozambican province
+    gaza = engine.assess("A bakery in Gaza wants 3 laptops.", is_deal=True)
+    assert [c["iso2"] for c in gaza.signals["countries"]] == ["PS"]
+
+
+def test_country_abbreviations_typed_in_lower_case_count(engine: TriageEngine) -> None:
+    result = engine.assess("police benevolent charity in the uk, 20 laptops + 1 MFP for the office", is_deal=True)
+    assert [c["iso2"] for c in result.signals["countries"]] == ["GB"]
+    assert result.level == "proceed"
+
+
+def test_a_banned_use_in_a_deal_that_names_no_country_is_escalated(engine: TriageEngine) -> None:
+    # In the EU this is prohibited; not knowing where it runs must not make it an ordinary deal.
+    unstated = engine.assess(
+        "School authority wants classroom cameras with software that rates each pupil's attention and mood.",
+        is_deal=True,
+    )
+    assert unstated.level == "escalate"
+    assert unstated.rule == "escalate-p4-country-unstated"
+    assert "country" in {m.fact for m in unstated.missing}
+    in_the_eu = engine.assess(
+        "School authority in Lombardy wants classroom cameras with software that rates each pupil's attention "
+        "and mood.",
+        is_deal=True,
+    )
+    assert in_the_eu.level == "prohibited"
+
+
+@pytest.mark.parametrize(
+    "deal",
+    [
+        "Customer name sounds a little bit Russian, so I checked: Finnish family company in Tampere, no Russia "
+        "connection, screening negative. 35 POS terminals for the shops.",
+        "The customer asked whether the sanctions on Belarus could touch them; screening came back clean. Furniture "
+        "maker in Kaunas, Lithuania, 60 desktop PCs.",
+        "Accounting firm in Tallinn, 90 PCs. No listing, no Russian owners, screened this week.",
+    ],
+)
+def test_a_sanctions_question_answered_clean_stays_ordinary(engine: TriageEngine, deal: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert result.level == "proceed", result.signals
+    assert all(c["negated"] for c in result.signals["countries"] if c["iso2"] in ("RU", "BY"))
+
+
+def test_an_embargoed_country_denied_without_a_clean_check_is_still_noted(engine: TriageEngine) -> None:
+    result = engine.assess("Accounting firm in Tallinn, 90 PCs. They say they have no Russian owners.", is_deal=True)
+    assert "sanctioned_destination_named" in {f["id"] for f in result.signals["red_flags"]}
+    assert result.level == "enhanced_due_diligence"
+    shipped = engine.assess("Accounting firm, 90 PCs, to be shipped on to Minsk, Belarus. Screening clean.")
+    assert shipped.level == "prohibited"  # a clean screening never clears the destination itself
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        (
+            "Retailer in Chile, 600 cameras licensed for people counting. Partner asks if we can switch on face "
+            "recognition on all of them without buying the licence and keep it off the licence report.",
+            "safeguard_removal",
+        ),
+        (
+            "Private clinic group in Lisbon, 80 laptops. The invoice will be paid by a charitable foundation that "
+            "funds the refurbishment.",
+            "third_party_payment",
+        ),
+        (
+            "Nigeria: state-backed ISP wants 20 firewalls with URL filtering. The same ISP blocked twitter "
+            "nationwide in 2021 on govt order.",
+            "prior_misuse",
+        ),
+        (
+            "Tender Lot 1, national security committee: phone-location analytics to identify and track the "
+            "organisers and participants of last month's opposition protests.",
+            "abuse_intent",
+        ),
+    ],
+)
+def test_red_flags_in_tender_and_chat_wording(engine: TriageEngine, deal: str, flag: str) -> None:
+    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
+
+
+def test_a_national_security_committee_is_the_security_sector(engine: TriageEngine) -> None:
+    result = engine.assess("Contracting authority: the national security committee. 20 analyst workstations.")
+    assert (result.signals["end_user"] or {}).get("type") == "E3"
+    # 'national' alone ties no country to the deal: the Dutch national police are in the Netherlands
+    dutch = engine.assess("Dutch national police want new firewalls with web filtering for their HQ.", is_deal=True)
+    assert [c["iso2"] for c in dutch.signals["countries"] if not c["negated"]] == ["NL"]
+
+
+@pytest.mark.parametrize(
+    "deal",
+    [
+        "Parcel delivery co in Spain wants 500 rugged tablets for drivers' proof-of-delivery. Fleet tracking is "
+        "their existing 3rd party telematics, not in our quote.",
+        "Supermarket chain, Spain. 220 fixed dome cameras plus one recording server for stock rooms and loading "
+        "docks. Basic models.",
+        "Cold-chain warehouse in Rotterdam, NL: handheld scanners. Pallets and roll cages, via barcode and RFID tags.",
+    ],
+)
+def test_ordinary_logistics_and_plain_cameras_are_no_surveillance_products(engine: TriageEngine, deal: str) -> None:
+    product = engine.assess(deal, is_deal=True).signals["product"] or {}
+    assert product.get("tier") not in ("P2", "P3", "P4"), product

@@ -80,6 +80,24 @@ _DOUBTFUL = Place("", None, "doubtful")
 """What `Gazetteer._choose` returns for a place that is probably no place here."""
 
 
+_LARGE_REGION_TYPES = frozenset({"State", "Province", "Territory", "Autonomous community", "Land", "Canton"})
+_LARGE_REGION_POPULATION = 500_000
+"""What a state or province counts as when a foreign town shares its name: 'Ontario' is the province, not
+the Californian town of 171,000; 'Florida' the state, not the Cuban town."""
+_TOWN_BELOW_REGION = 250_000
+
+
+def _outranks_towns(region: object, name: str, towns: dict[str, Place]) -> bool:
+    """A top-level state or province whose name is otherwise only a smaller town's in another country."""
+    return (
+        getattr(region, "parent_code", None) is None
+        and getattr(region, "type", "") in _LARGE_REGION_TYPES
+        and len(name) >= 5
+        and str(getattr(region, "country_code", "")) not in towns
+        and all((town.population or 0) < _TOWN_BELOW_REGION for town in towns.values())
+    )
+
+
 @functools.lru_cache(maxsize=2)
 def _gazetteer_entries(min_population: int) -> dict[str, tuple[Place, ...]]:
     """Folded name -> the places it may mean (most populous first, one per country).
@@ -118,14 +136,20 @@ def _gazetteer_entries(min_population: int) -> dict[str, tuple[Place, ...]]:
             ):
                 add(name, Place(str(city["countrycode"]), population, "alternate"))
     regions: dict[str, set[str]] = {}
+    large: set[str] = set()
     for region in pycountry.subdivisions:
         name = " ".join(strip_diacritics(str(region.name).split(",")[0].split("(")[0]).split())
         words = name.lower().split()
-        if words and name[:1].isupper() and name not in best and not set(words) <= _GENERIC_REGION_WORDS:
+        if not words or not name[:1].isupper() or set(words) <= _GENERIC_REGION_WORDS:
+            continue
+        if name not in best:
             regions.setdefault(name, set()).add(str(region.country_code))
+        elif _outranks_towns(region, name, best[name]):
+            regions.setdefault(name, set()).add(str(region.country_code))
+            large.add(name)
     for name, codes in regions.items():
         if len(codes) == 1:  # a region name used in several countries says nothing
-            add(name, Place(next(iter(codes)), None, "region"))
+            add(name, Place(next(iter(codes)), _LARGE_REGION_POPULATION if name in large else None, "region"))
     return {name: tuple(sorted(places.values(), key=lambda p: -(p.population or 0))) for name, places in best.items()}
 
 

@@ -34,6 +34,20 @@ _LIST_JOIN = re.compile(r"\b(?:or|and|nor)\b|&|/", re.IGNORECASE)
 _BORDER_BEFORE = re.compile(
     r"\b(?:(?:border|frontier) (?:with|of)|borders|bordering|next to|neighbou?ring)\s+(?:the\s+)?$", re.IGNORECASE
 )
+# A country word that says who owns or is tied to a party, or whose sanctions are meant, is a question for
+# screening, not where the goods go: "no Russian owners", "Belarusian-owned", "the sanctions on Belarus".
+_TIES_AFTER = re.compile(
+    r"(?:-|\s+)(?:owners?|ownership|owned|shareholders?|shareholding|participation|connections?|ties|links?|"
+    r"nationals|citizens?|investors?|capital|money|backers?|sanctions|embargo|controlled|linked|connected)\b",
+    re.IGNORECASE,
+)
+# ... and so is where goods come from: "imports from Turkey", "made in India".
+_TIES_BEFORE = re.compile(
+    r"\b(?:(?:sanctions|embargo|restrictions|measures)\s+(?:regime\s+)?(?:on|against|targeting)|"
+    r"(?:imports?|imported|importing|sourced|sources|sourcing|made|manufactured|produced)\s+(?:\w+\s+)?(?:from|in))"
+    r"\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
 # A country word that describes a person's name, accent or language, or names a sanctions list, is no
 # destination: "the owner's name sounds Russian", "a Russian-sounding surname", "EU, UK and OFAC lists".
 _NOT_A_PLACE_AFTER = re.compile(
@@ -44,7 +58,7 @@ _NOT_A_PLACE_AFTER = re.compile(
 )
 _NOT_A_PLACE_BEFORE = re.compile(
     r"\b(?:names?|surnames?|accents?)\s+(?:that\s+)?(?:sounds?|sounded|looks?|looked|seems?|seemed|is|are|was)\s+"
-    r"(?:a\s+bit\s+|quite\s+|very\s+|rather\s+|kind\s+of\s+|somewhat\s+)?$",
+    r"(?:a\s+)?(?:little\s+)?(?:bit\s+|quite\s+|very\s+|rather\s+|kind\s+of\s+|somewhat\s+)?$",
     re.IGNORECASE,
 )
 # An ISO code in brackets after a name, or alone in a column of an export: "VisoRete Srl (IT)", "| PL |".
@@ -418,7 +432,8 @@ class SignalExtractor:
                 return  # the origin of a name or a language, or a list's issuer: no place at all
             # "on the Russian border", "the border with Belarus": near the country, not in it
             beside = _BORDER_AFTER.match(folded, end) or _BORDER_BEFORE.search(folded, max(0, start - 20), start)
-            if self.is_negated(folded, start) or beside or doubtful:
+            ties = _TIES_AFTER.match(folded, end) or _TIES_BEFORE.search(folded, max(0, start - 40), start)
+            if self.is_negated(folded, start) or beside or ties or doubtful:
                 negated.setdefault(iso2, dataclasses.replace(self._country(iso2, evidence), negated=True))
             else:
                 hits.setdefault(iso2, self._country(iso2, evidence))
@@ -502,7 +517,8 @@ class SignalExtractor:
         words = np.asarray([len(_WORD.findall(c)) for c in clauses])
         for position in range(floor + 1, len(tiers)):
             baseline = per_tier[:, :position].max(axis=1) if position else np.zeros(len(clauses))
-            ok = (per_tier[:, position] >= self.policy.similarity_threshold) & (
+            threshold = self.policy.similarity_tier_thresholds.get(tiers[position], self.policy.similarity_threshold)
+            ok = (per_tier[:, position] >= threshold) & (
                 per_tier[:, position] - baseline >= self.policy.similarity_margin
             )
             if tiers[position] in self.policy.similarity_long_clause_tiers:
@@ -571,7 +587,10 @@ class SignalExtractor:
         signals.countries = self.countries_in(whole)
         denied = [c for c in signals.countries if c.negated and c.level == "C3"]
         flag = next((f for f in policy.red_flags if f.id == "sanctioned_destination_named"), None)
-        if denied and flag is not None:
+        # A check the deal records as clean ("screening negative, no Russian owners") resolves the mention
+        # (RAS 5.7); the country stays in the signals, marked as not the destination.
+        cleared = self._find(policy.cleared_checks, text, negatable=False)
+        if denied and flag is not None and not cleared:
             # "no business in Iran": not the destination, but worth a recorded check against re-export
             signals.red_flags.append(
                 FlagHit(flag.id, flag.label, tuple(c.evidence for c in denied), flag.cite, flag.material)

@@ -116,6 +116,8 @@ class _Facts:
     country_level: str
     deployment: CountryHit | None
     eu: bool
+    country_stated: bool
+    """A country (or words describing one's situation) is in the deal; False when the level is only assumed."""
     red_flags: set[str]
     material_flags: int
     uses: set[str]
@@ -338,6 +340,7 @@ class TriageEngine:
             country_level=country_level,
             deployment=deployment,
             eu=any(c.iso2 in policy.eu_members for c in named),
+            country_stated=not country_assumed or situation is not None,
             red_flags={f.id for f in signals.red_flags},
             material_flags=sum(1 for f in signals.red_flags if f.material),
             uses={u.id for u in signals.uses},
@@ -360,6 +363,7 @@ class TriageEngine:
             "use_any": tuple(w for u in signals.uses for w in u.quotes[:1]),
             "restricted_party": tuple(h.candidate for h in parties),
             "eu_deployment": tuple(c.evidence for c in named if c.iso2 in policy.eu_members),
+            "country_stated": country_words,
             "undisclosed_end_user": signals.undisclosed_evidence,
             "government": (),
         }
@@ -416,6 +420,8 @@ class TriageEngine:
             return facts.restricted is value
         if key == "eu_deployment":
             return facts.eu is value
+        if key == "country_stated":
+            return facts.country_stated is value
         if key == "undisclosed_end_user":
             return facts.undisclosed is value
         if key == "government":

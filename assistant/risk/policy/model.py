@@ -176,9 +176,14 @@ class RiskPolicy:
     similarity_long_clause_tiers: frozenset[str] = frozenset({"P3", "P4"})
     """Tiers that similarity may only raise a product to from a clause of `similarity_long_clause_words`."""
     similarity_long_clause_words: int = 5
+    similarity_tier_thresholds: dict[str, float] = field(default_factory=dict)
+    """Tier -> the similarity a clause needs to raise a product to that tier, where it differs from
+    `similarity_threshold`."""
     flag_similarity_threshold: float = 1.01
     """A clause at least this similar to a red flag's example raises that flag (above 1: never)."""
     explanation_cues: tuple[Cue, ...] = ()
+    cleared_checks: tuple[Cue, ...] = ()
+    """Words that record a sanctions or screening check as clean, resolving a denied embargoed-country mention."""
     """Words that show a deal records an explanation for a red flag (RAS 5.7)."""
     answered_no: tuple[Cue, ...] = ()
     """A questionnaire's risk questions answered no: blanked before anything but places is read."""

@@ -205,6 +205,7 @@ class Similarity(_Section):
     red_flag_threshold: float = Field(1.01, ge=0)
     long_clause_tiers: list[Tier] = ["P3", "P4"]
     long_clause_words: Population = 5
+    tier_thresholds: dict[Tier, Annotated[float, Field(ge=0, le=1)]] = {}
 
 
 class SituationEntry(_Section):
@@ -255,6 +256,7 @@ class Conditions(_Section):
     red_flags_at_least: Count | None = None
     restricted_party: bool | None = None
     eu_deployment: bool | None = None
+    country_stated: bool | None = None
     undisclosed_end_user: bool | None = None
     government: bool | None = None
 
@@ -371,6 +373,7 @@ class PolicyFile(_Section):
     severity: Severity
     deal_cues: list[Pattern] = []
     explanation_cues: list[Pattern] | None = None
+    cleared_checks: list[Pattern] | None = None
     similarity: Similarity
     countries: Countries
     gazetteer: Gazetteer | None = None
@@ -439,6 +442,7 @@ class PolicyFile(_Section):
             "answered_no": tuple(self.answered_no),
             "deal_cues": tuple(self.deal_cues),
             "explanation_cues": tuple(self.explanation_cues or ()),
+            "cleared_checks": tuple(self.cleared_checks or ()),
             "negation": Negation(tuple(self.negation.words), self.negation.window, self.negation.clause_breaks.pattern),
             "red_flags": tuple(e.flag() for e in self.red_flags),
             "uses": tuple(e.flag() for e in self.uses),
@@ -448,6 +452,7 @@ class PolicyFile(_Section):
             "similarity_long_clause_tiers": frozenset(self.similarity.long_clause_tiers),
             "similarity_long_clause_words": self.similarity.long_clause_words,
             "similarity_threshold": float(self.similarity.threshold),
+            "similarity_tier_thresholds": {k: float(v) for k, v in self.similarity.tier_thresholds.items()},
             "similarity_margin": float(self.similarity.margin),
             "flag_similarity_threshold": float(self.similarity.red_flag_threshold),
             "eu_members": frozenset(countries.eu_members),
