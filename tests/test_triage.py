@@ -967,3 +967,34 @@ def test_a_national_security_committee_is_the_security_sector(engine: TriageEngi
 def test_ordinary_logistics_and_plain_cameras_are_no_surveillance_products(engine: TriageEngine, deal: str) -> None:
     product = engine.assess(deal, is_deal=True).signals["product"] or {}
     assert product.get("tier") not in ("P2", "P3", "P4"), product
+
+
+def test_face_and_fingerprint_sign_in_whose_templates_stay_on_the_laptop_stays_low(engine: TriageEngine) -> None:
+    own = engine.assess(
+        "Toronto law firm, 150 ultrabooks with the IR face-login camera and fingerprint reader. Each lawyer unlocks "
+        "their own machine; templates stay in the laptop's secure chip.",
+        is_deal=True,
+    )
+    assert own.level == "proceed"
+    # the same words about street cameras are no device sign-in
+    street = engine.assess(
+        "Police in Lyon want face recognition on 300 street cameras; the templates stay on the camera devices.",
+        is_deal=True,
+    )
+    assert level_rank(street.level) >= level_rank("enhanced_due_diligence")
+    assert (street.signals["product"] or {}).get("tier") in ("P2", "P3", "P4")
+
+
+def test_two_chat_questions_on_one_line_answered_no_raise_nothing(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Visitor: hotel group in Seville, 60 cameras + recorder for lobbies\nAgent: Any analytics licences? Face or "
+        "plate recognition?\nVisitor: no, plain recording, the hotel's own security staff",
+        is_deal=True,
+    )
+    assert result.level == "proceed", result.signals
+    kept = engine.assess(
+        "Visitor: hotel group in Seville, 60 cameras\nAgent: Any analytics licences? Face or plate recognition?\n"
+        "Visitor: yes, plate recognition at the garage gate",
+        is_deal=True,
+    )
+    assert level_rank(kept.level) >= level_rank("enhanced_due_diligence")
