@@ -865,6 +865,10 @@ def test_a_state_or_province_wins_over_a_smaller_foreign_town_of_the_same_name(e
     assert [c["iso2"] for c in florida.signals["countries"]] == ["US"]
     assert florida.level == "proceed"
     assert [c["iso2"] for c in ontario.signals["countries"]] == ["CA"]
+    # ... and beats a small town of its own country whose name is also a common word
+    oregon = engine.assess("Oregon school district, 200 student laptops, summer delivery.", is_deal=True)
+    assert [c["iso2"] for c in oregon.signals["countries"]] == ["US"]
+    assert oregon.level == "proceed"
     # a large foreign city keeps its name: Gaza is not the Mozambican province
     gaza = engine.assess("A bakery in Gaza wants 3 laptops.", is_deal=True)
     assert [c["iso2"] for c in gaza.signals["countries"]] == ["PS"]
@@ -998,3 +1002,47 @@ def test_two_chat_questions_on_one_line_answered_no_raise_nothing(engine: Triage
         is_deal=True,
     )
     assert level_rank(kept.level) >= level_rank("enhanced_due_diligence")
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        (
+            "MoI official, keen on the face search demo. Asked whether it can go through last month's footage of "
+            "the opposition rally and list everyone who attended so they can be 'visited'.",
+            "abuse_intent",
+        ),
+        (
+            "Integrator from Bogota: thermal cameras for pipeline stations. When I mentioned the end-user statement "
+            "he said flat out they never sign those.",
+            "refuses_end_use_terms",
+        ),
+    ],
+)
+def test_red_flags_in_booth_notes(engine: TriageEngine, deal: str, flag: str) -> None:
+    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
+
+
+def test_reported_past_use_against_journalists_is_prior_misuse_not_stated_intent(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Municipal police of a city in Hungary want 150 body cams. This force was in the press, and in a court "
+        "case, for using its camera footage to identify journalists at a 2023 demonstration.",
+        is_deal=True,
+    )
+    assert result.level == "escalate"
+    assert "prior_misuse" in {f["id"] for f in result.signals["red_flags"]}
+
+
+def test_a_quoted_negation_is_left_out_of_the_clause_compared_by_meaning(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Garden centre chain, 9 stores around Ontario, Canada. 120 basic IP cameras and an NVR, no analytics "
+        "licence. Just stockroom and till evidence, 'not for police use or anything like that'.",
+        is_deal=True,
+    )
+    assert result.level == "proceed", result.signals
+
+
+def test_a_business_named_by_its_trade_is_a_private_end_user(engine: TriageEngine) -> None:
+    result = engine.assess("Wine exporter in Mendoza, Argentina: 35 desktops plus a NAS for backups.", is_deal=True)
+    assert (result.signals["end_user"] or {}).get("type") == "E0"
+    assert result.level == "proceed"

@@ -88,12 +88,11 @@ _TOWN_BELOW_REGION = 250_000
 
 
 def _outranks_towns(region: object, name: str, towns: dict[str, Place]) -> bool:
-    """A top-level state or province whose name is otherwise only a smaller town's in another country."""
+    """A top-level state or province whose name is otherwise only a smaller town's ('Oregon', Ohio)."""
     return (
         getattr(region, "parent_code", None) is None
         and getattr(region, "type", "") in _LARGE_REGION_TYPES
         and len(name) >= 5
-        and str(getattr(region, "country_code", "")) not in towns
         and all((town.population or 0) < _TOWN_BELOW_REGION for town in towns.values())
     )
 

@@ -191,7 +191,9 @@ class SignalExtractor:
         self.gazetteer = Gazetteer(policy.gazetteer, common_words_of(embedder), noted=self._embargoed)
         words = "|".join(re.escape(w) for w in policy.negation.words if w.isalpha())
         self._negated_stretch = re.compile(
-            r"(?:(?<![\w'’])(?:" + words + r")\b|\w+n[’']t\b)[^,;:.!?()\n]*", re.IGNORECASE
+            # a quote may open the stretch ("'not for police use'"), an apostrophe inside a word may not
+            r"(?:(?<!\w)(?<!\w['’])(?:" + words + r")\b|\w+n[’']t\b)[^,;:.!?()\n]*",
+            re.IGNORECASE,
         )
         self._flag_examples, self._flag_ids, self._flag_texts = self._embed_flag_examples(policy.red_flags)
         self._product_examples, self._product_codes = self._embed_examples(policy.products)
