@@ -219,12 +219,14 @@ class AssistantService:
         started = time.perf_counter()
         search_text = self.retriever.query_text(text)
         verdict = guard_check(text, user.is_partner)
+        reading = self.triage.read(text)
         # The lexical query needs no vector: it runs while the model embeds.
         lexical = self.retriever.start_lexical(text, user.audiences) if verdict is None else None
-        # One call to the model for every vector this ask needs: the question's (triage), the question with
-        # its vocabulary equivalents (retrieval) and, for a text of several clauses, each clause (triage).
-        vectors = self.embedder.embed_many([text, search_text, *self.triage.texts_to_embed(text)])
-        triage = self.triage.assess(text=text, embeddings=vectors)
+        # One call to the model for every vector this ask needs: the question with its vocabulary equivalents
+        # (retrieval) and what triage compares by meaning (the question, or each of its clauses; nothing for
+        # a text the policy's words already show is no deal).
+        vectors = self.embedder.embed_many([search_text, *reading.to_embed])
+        triage = self.triage.assess(text=text, embeddings=vectors, reading=reading)
         generator, fallback_reason, prompt_version = "extractive", None, None
         if verdict is not None:
             composed = refusal(verdict.reason, verdict.message)

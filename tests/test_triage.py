@@ -341,7 +341,7 @@ def test_single_clause_ask_reuses_the_query_embedding(engine: TriageEngine, embe
 def test_clauses_embedded_by_the_caller_are_not_embedded_again(engine: TriageEngine, embedder: Embedder) -> None:
     # The ask path embeds the question and its clauses in one batch and hands them to triage.
     text = "Distributor in Lagos wants 40 cameras. The end user is the state police. They want face search."
-    wanted = engine.texts_to_embed(text)
+    wanted = list(engine.read(text).to_embed)
     assert len(wanted) == 3
     stand_ins = embedder.embed_documents([f"unrelated sentence number {i}" for i in range(len(wanted))])
     clauses, vectors = engine.extractor.clause_vectors(
@@ -349,7 +349,26 @@ def test_clauses_embedded_by_the_caller_are_not_embedded_again(engine: TriageEng
     )
     assert clauses == wanted
     assert np.array_equal(vectors, stand_ins)
-    assert engine.texts_to_embed("Can we sell IMSI catchers to the police in Lima?") == []
+    # one clause: the text's own vector serves
+    assert engine.read("Can we sell IMSI catchers to the police in Lima?").to_embed == (
+        "Can we sell IMSI catchers to the police in Lima?",
+    )
+
+
+def test_a_question_that_is_no_deal_by_its_words_needs_no_vectors_and_gets_no_level(
+    engine: TriageEngine, embedder: Embedder
+) -> None:
+    question = "What does Principle 19 say about ending a business relationship?"
+    reading = engine.read(question)
+    assert reading.to_embed == ()
+    result = engine.assess(question, embeddings={}, reading=reading)  # an empty mapping: nothing to embed
+    assert not result.describes_deal
+    # the same as without the reading, when the model is free to look
+    assert not engine.assess(question, embeddings={question: embedder.embed_query(question)}).describes_deal
+    # a deal in the same words keeps its vectors and its level
+    deal = "Partner wants 200 cameras with face search for the interior ministry in Minsk."
+    assert engine.read(deal).to_embed
+    assert engine.assess(deal, reading=engine.read(deal)).level == "prohibited"
 
 
 def test_negated_state_ownership_makes_a_private_isp(engine: TriageEngine) -> None:
@@ -1046,3 +1065,76 @@ def test_a_business_named_by_its_trade_is_a_private_end_user(engine: TriageEngin
     result = engine.assess("Wine exporter in Mendoza, Argentina: 35 desktops plus a NAS for backups.", is_deal=True)
     assert (result.signals["end_user"] or {}).get("type") == "E0"
     assert result.level == "proceed"
+
+
+def test_a_currency_is_no_country(engine: TriageEngine) -> None:
+    result = engine.assess("Interior ministry in Jordan: 500 cameras with face analytics, ~US$6m.", is_deal=True)
+    assert "US" not in {c["iso2"] for c in result.signals["countries"]}
+
+
+def test_a_cue_never_starts_inside_another_word(engine: TriageEngine) -> None:
+    # 'usine' (a factory, in French) is inside 'business'; 'mall' inside 'smallest'; 'venue' inside 'Revenue'
+    signals = engine.extractor.read_patterns("The smallest business relationships of the Revenue team.")
+    assert signals.end_user is None
+    # a stem at the start of a word still counts ('retailers')
+    assert (engine.extractor.read_patterns("Two retailers in Lyon.").end_user or None) is not None
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        (
+            "Account: interior ministry. 500 cameras with face analytics. In the last meeting: 'we need to pick out "
+            "the protest organisers and the journalists filming them, then visit them at home.'",
+            "abuse_intent",
+        ),
+        (
+            'Kampala city security unit: social-media analytics. The official said the aim is "to find homosexuals '
+            'organising online so they can be charged".',
+            "abuse_intent",
+        ),
+        (
+            "State ISP, Chad: the contract schedule requires our routers to be configured so mobile data can be cut "
+            "in the northern provinces for the duration of the election period.",
+            "abuse_intent",
+        ),
+        (
+            "Supermarket chain, Chile: 300 cameras with face analytics. The integrator's counsel struck Clause 14 "
+            "(human rights and end-use) and refuses to pass the end-user statement down to the retailer.",
+            "refuses_end_use_terms",
+        ),
+        (
+            "Water utility, Peru: the customer asks for access to the licence-key generator so it can switch on "
+            "face matching on cameras licensed for motion detection only.",
+            "safeguard_removal",
+        ),
+        (
+            "Ministry of Information (press office): 40 laptops. UN special rapporteurs reported that the ministry "
+            "ordered the blocking of independent news sites around the last election.",
+            "prior_misuse",
+        ),
+        ("Bakery chain: 4 GPU servers. Shipment to go Panama -> Curaçao -> Colón.", "unusual_routing"),
+        (
+            "Dental group, 200 PCs. They asked that the invoice be paid by Dentex Advisory BV, an outside IT "
+            "consultancy not in their group.",
+            "third_party_payment",
+        ),
+    ],
+)
+def test_red_flags_in_account_plans_and_contract_notes(engine: TriageEngine, deal: str, flag: str) -> None:
+    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
+
+
+def test_a_shutdown_capability_without_a_political_purpose_is_not_intent(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "State ISP, Ghana: core routers; mobile data can be cut per cell site for scheduled maintenance windows.",
+        is_deal=True,
+    )
+    assert "abuse_intent" not in {f["id"] for f in result.signals["red_flags"]}
+
+
+def test_a_national_force_named_in_its_own_language_names_its_country(engine: TriageEngine) -> None:
+    result = engine.assess("An Garda Síochána ICT section: small GPU cluster for speech-to-text.", is_deal=True)
+    assert (result.signals["end_user"] or {}).get("type") == "E3"
+    assert [c["iso2"] for c in result.signals["countries"]] == ["IE"]
+    assert result.level == "enhanced_due_diligence"  # P1 for the security sector in a C0 country (RAS 6.3)

@@ -48,10 +48,11 @@ _TIES_BEFORE = re.compile(
     r"\s+(?:the\s+)?$",
     re.IGNORECASE,
 )
-# A country word that describes a person's name, accent or language, or names a sanctions list, is no
-# destination: "the owner's name sounds Russian", "a Russian-sounding surname", "EU, UK and OFAC lists".
+# A country word that describes a person's name, accent or language, names a sanctions list or a currency, is
+# no destination: "the owner's name sounds Russian", "a Russian-sounding surname", "EU, UK and OFAC lists", "US$".
 _NOT_A_PLACE_AFTER = re.compile(
-    r"(?:[- ](?:sounding|looking|speaking|speakers?)\b|\s+(?:names?|surnames?|first names?|family names?|accents?|"
+    r"(?:\s?\$|\s+dollars?\b|[- ](?:sounding|looking|speaking|speakers?)\b|\s+(?:names?|surnames?|first names?|"
+    r"family names?|accents?|"
     r"speakers?|speaking|language|passport holders?)\b"
     r"|(?:\s*(?:,|and|or|&)\s*[\w.]+){0,3}\s+(?:consolidated\s+|sanctions?\s+)?lists?\b)",
     re.IGNORECASE,
@@ -174,6 +175,15 @@ class Signals:
     situations: list[SituationHit] = field(default_factory=list)
     government: bool = False
     deal_cue: bool = False
+
+
+def _starts_inside_a_word(text: str, start: int) -> bool:
+    """A cue that begins in the middle of a word is another word ("usine" in "business", "chain" in
+    "blockchain"). Scripts written without spaces (Chinese, Japanese) have no such boundary."""
+    if start == 0:
+        return False
+    before, first = text[start - 1], text[start]
+    return before.isalnum() and first.isalnum() and ord(before) < 0x2E80 and ord(first) < 0x2E80
 
 
 class SignalExtractor:
@@ -306,7 +316,7 @@ class SignalExtractor:
             matches = (m for reading in readings for m in cue.pattern.finditer(reading))
             for match in matches:
                 words = text[match.start() : match.end()].strip()  # as written, hyphens included
-                if not words:
+                if not words or _starts_inside_a_word(text, match.start()):
                     continue
                 if negatable and self.is_negated(text, match.start()):
                     continue
@@ -573,6 +583,10 @@ class SignalExtractor:
         `is_deal` says the text is known to describe a deal (screening), so the model is consulted even
         when no cue names a product, buyer or place.
         """
+        return self.add_similarity(self.read_patterns(text), text, embeddings, is_deal=is_deal)
+
+    def read_patterns(self, text: str) -> Signals:
+        """The signals the policy's words and the place names give, without the model (the cheap pass)."""
         policy = self.policy
         # Places are read from the whole text; everything else ignores a risk question answered no.
         whole, text = text, self.mask_answered_no(text)
@@ -610,12 +624,30 @@ class SignalExtractor:
         state_user = signals.end_user is not None and signals.end_user.code != policy.end_users[0].code
         signals.government = bool(government_words) or state_user
         signals.deal_cue = bool(self._find(policy.deal_cues, text, negatable=False))
+        return signals
 
-        if not text.strip():
+    def names_a_party_or_place(self, signals: Signals) -> bool:
+        """True when the pattern pass found a product, an end user or a country: the model is then consulted."""
+        return signals.product is not None or signals.end_user is not None or bool(signals.countries)
+
+    def add_similarity(
+        self,
+        signals: Signals,
+        text: str,
+        embeddings: Mapping[str, np.ndarray] | None = None,
+        *,
+        is_deal: bool = False,
+    ) -> Signals:
+        """`signals` (from `read_patterns(text)`) with what the model adds: red flags, a product tier and an end
+        user close in meaning to the policy's examples. A new Signals; `signals` is left as it was."""
+        answered = self.mask_answered_no(text)
+        masked = self.mask_benign(answered)
+        signals = dataclasses.replace(signals)
+        if not answered.strip():
             return signals
-        clauses, vectors = self.clause_vectors(masked, embeddings, whole=whole)
+        clauses, vectors = self.clause_vectors(masked, embeddings, whole=text)
         signals.red_flags = self._similar_flags(signals.red_flags, clauses, vectors)
-        if not is_deal and signals.product is None and signals.end_user is None and not signals.countries:
+        if not is_deal and not self.names_a_party_or_place(signals):
             return signals  # nothing names a product, buyer or place: a general question, not a deal
         signals.product = self._similar_product(signals.product, clauses, vectors)
         if signals.end_user is None:

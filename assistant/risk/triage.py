@@ -140,6 +140,19 @@ def _party_fact(hit: PartyHit) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Reading:
+    """The cheap pass over a text (the policy's words, place names, party screening), made once per ask so
+    the caller knows which texts to embed before `assess` finishes the job."""
+
+    text: str
+    signals: Signals
+    parties: tuple[PartyHit, ...]
+    to_embed: tuple[str, ...]
+    """What `assess` compares by meaning: nothing for a text that is no deal by its words, else its clauses
+    (or the text itself when it is one clause)."""
+
+
 class TriageEngine:
     """Assesses deals against one risk policy. Build once (it embeds the policy examples); reuse."""
 
@@ -163,23 +176,30 @@ class TriageEngine:
         embeddings: Mapping[str, np.ndarray] | None = None,
         *,
         is_deal: bool = False,
+        reading: Reading | None = None,
     ) -> TriageResult:
         """Triage free text, structured fields, or both (fields are appended to the text).
 
         `is_deal` says the text was given as a deal (screening): it is then always triaged, however
         little it says, and never waved through as "not a deal". Without it (the ask path), a text
         that does not read like a deal gets no level. `embeddings` are unit vectors already computed, by
-        text (the text's own and those of `texts_to_embed`), so the model is not asked twice.
+        text (the text's own and those of `read(text).to_embed`), so the model is not asked twice. `reading`
+        is `read(text)` when the caller made it already.
         """
         parts = [text or "", fields.as_text() if fields else ""]
         full = " ".join(p.strip() for p in parts if p.strip())
         is_deal = is_deal or fields is not None
-        signals = self.extractor.extract(full, embeddings, is_deal=is_deal)
-        if fields is not None and fields.country.strip():
-            stated = self.extractor.parse_country(fields.country)
-            if stated is not None:
-                signals.countries = [stated, *[c for c in signals.countries if c.iso2 != stated.iso2]]
-        parties = self._screen(full, fields, signals)
+        if reading is not None and reading.text == full and fields is None:
+            signals, parties = dataclasses.replace(reading.signals), list(reading.parties)
+        else:
+            signals = self.extractor.read_patterns(full)
+            if fields is not None and fields.country.strip():
+                stated = self.extractor.parse_country(fields.country)
+                if stated is not None:
+                    signals.countries = [stated, *[c for c in signals.countries if c.iso2 != stated.iso2]]
+            parties = self._screen(full, fields, signals)
+        if self._needs_model(signals, parties, is_deal):
+            signals = self.extractor.add_similarity(signals, full, embeddings, is_deal=is_deal)
         describes = is_deal or self._describes_deal(signals, parties)
         signals_dict = self._signals_dict(signals, parties)
         if not describes:
@@ -190,9 +210,21 @@ class TriageEngine:
             result = self._with_llm_reading(full, signals, parties, result)
         return result
 
-    def texts_to_embed(self, text: str) -> list[str]:
-        """Texts besides `text` itself whose vectors `assess(text)` will need (embed them in one batch)."""
-        return self.extractor.texts_to_embed(text)
+    def read(self, text: str) -> Reading:
+        """The cheap pass of `assess(text)` on the ask path, and the texts whose vectors it will need (to
+        embed in one batch with the caller's own)."""
+        signals = self.extractor.read_patterns(text)
+        parties = self._screen(text, None, signals)
+        to_embed: list[str] = []
+        if self._needs_model(signals, parties, is_deal=False):
+            to_embed = self.extractor.texts_to_embed(text) or [text]
+        return Reading(text, signals, tuple(parties), tuple(to_embed))
+
+    def _needs_model(self, signals: Signals, parties: Sequence[PartyHit], is_deal: bool) -> bool:
+        """Whether similarity to the policy's examples can change the outcome. On the ask path a text that
+        names no product, buyer or place and shows no pattern sign of a deal stays "not a deal" whatever the
+        model adds (a flag found only by similarity is never enough), so the model is not asked."""
+        return is_deal or self.extractor.names_a_party_or_place(signals) or self._describes_deal(signals, parties)
 
     # --- the optional LLM reading -------------------------------------------------------------------
 
