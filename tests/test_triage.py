@@ -1138,3 +1138,19 @@ def test_a_national_force_named_in_its_own_language_names_its_country(engine: Tr
     assert (result.signals["end_user"] or {}).get("type") == "E3"
     assert [c["iso2"] for c in result.signals["countries"]] == ["IE"]
     assert result.level == "enhanced_due_diligence"  # P1 for the security sector in a C0 country (RAS 6.3)
+
+
+def test_intent_against_protected_people_in_words_no_cue_knows_is_escalated_by_meaning(engine: TriageEngine) -> None:
+    # No cue of the policy says "pick out ... visit them at home"; the meaning-based flag still escalates it.
+    risky = engine.assess(
+        "Interior ministry, 500 cameras. The customer said: we need to know where the reporters covering the "
+        "rallies live, so our men can have a word with them.",
+        is_deal=True,
+    )
+    assert level_rank(risky.level) >= level_rank("escalate")
+    assert "harm_to_protected_people" in {f["id"] for f in risky.signals["red_flags"]}
+    # people the guidance protects, named in an ordinary deal, raise nothing
+    newsroom = engine.assess(
+        "Journalists at the regional newspaper in Porto need 30 laptops and a newsroom Wi-Fi upgrade.", is_deal=True
+    )
+    assert newsroom.level == "proceed", newsroom.signals

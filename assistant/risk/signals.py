@@ -362,12 +362,21 @@ class SignalExtractor:
         by_id = {f.id: f for f in self.policy.red_flags}
         for column in np.argsort(-sims.max(axis=0)):
             flag_id = self._flag_ids[int(column)]
-            row = int(np.argmax(sims[:, column]))
-            if float(sims[row, column]) < self.policy.flag_similarity_threshold:
-                break
             if flag_id in have:
                 continue
             flag = by_id[flag_id]
+            meaning = flag.meaning
+            threshold = meaning.threshold if meaning else self.policy.flag_similarity_threshold
+            # the closest clause that the flag's own terms allow
+            rows = [
+                r
+                for r in np.argsort(-sims[:, column])
+                if float(sims[r, column]) >= threshold
+                and (meaning is None or not meaning.needs or any(n.pattern.search(clauses[r]) for n in meaning.needs))
+            ]
+            if not rows or (meaning is not None and have.intersection(meaning.unless_flags)):
+                continue
+            row = int(rows[0])
             if any(u.pattern.search(clauses[row]) for u in flag.unless):
                 continue
             have.add(flag_id)

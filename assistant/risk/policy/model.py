@@ -62,6 +62,19 @@ class Flag:
     examples: tuple[str, ...] = ()
     material_unless_explained: bool = False
     """Material unless the text records an explanation (RAS 5.5: an unexplained mismatch is material)."""
+    meaning: MeaningMatch | None = None
+    """How close a clause must be to the examples, where it differs from the policy's red-flag threshold."""
+
+
+@dataclass(frozen=True)
+class MeaningMatch:
+    """A red flag raised by meaning under its own terms: its own similarity threshold, only from a clause
+    that also matches one of `needs` (the people or things the flag is about), and not when one of `unless_flags`
+    was already raised (the sharper reading wins)."""
+
+    threshold: float
+    needs: tuple[Cue, ...] = ()
+    unless_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

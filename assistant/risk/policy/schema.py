@@ -7,6 +7,7 @@ problem is reported by `load_risk_policy` with the file and line it comes from.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Annotated, Any, Literal
 
@@ -30,6 +31,7 @@ from .model import (
     Cue,
     Flag,
     GazetteerSettings,
+    MeaningMatch,
     Negation,
     Rule,
     Situation,
@@ -161,13 +163,26 @@ class UseEntry(SeverityCue):
         return self._flag(self.cite, False)
 
 
+class Meaning(_Section):
+    """`meaning:` of a red flag: raised by similarity to its examples on its own terms."""
+
+    threshold: float = Field(ge=0, le=1)
+    needs: list[Pattern] = []
+    unless_flags: list[Text] = []
+
+
 class RedFlagEntry(UseEntry):
     """A red flag (RAS 5), material or not, or material unless the deal records an explanation."""
 
     material: bool | Literal["unless_explained"] = False
+    meaning: Meaning | None = None
 
     def flag(self) -> Flag:
-        return self._flag(self.cite, self.material)
+        flag = self._flag(self.cite, self.material)
+        if self.meaning is None:
+            return flag
+        meaning = MeaningMatch(self.meaning.threshold, tuple(self.meaning.needs), tuple(self.meaning.unless_flags))
+        return dataclasses.replace(flag, meaning=meaning)
 
 
 class UnknownEndUser(_Section):
