@@ -1154,3 +1154,83 @@ def test_intent_against_protected_people_in_words_no_cue_knows_is_escalated_by_m
         "Journalists at the regional newspaper in Porto need 30 laptops and a newsroom Wi-Fi upgrade.", is_deal=True
     )
     assert newsroom.level == "proceed", newsroom.signals
+
+
+@pytest.mark.parametrize(
+    ("deal", "flag"),
+    [
+        (
+            "Compliance confirmed the buyer's owner appears on the UN Security Council consolidated list. Order: 25 "
+            "laptops for a trading company in Nairobi.",
+            "listed_party",
+        ),
+        (
+            "Customer in Verona says it's for a small warehouse with six staff, but the order is 350 cameras with "
+            "face-match licences.",
+            "product_mismatch",
+        ),
+        ("Travel agency in Lagos ordering 8 GPU servers and offering to pay cash at pickup.", "product_mismatch"),
+        (
+            "Customer in Singapore asks us to peel the labels and serial stickers off 40 firewalls and repack them in "
+            "plain brown cartons.",
+            "unusual_routing",
+        ),
+        (
+            "Consignee changed after pickup, and a firm in Hong Kong will pay the invoice. 3 pallets of laptops.",
+            "third_party_payment",
+        ),
+        (
+            "State mobile operator asks for a feature to cut mobile data in three opposition-leaning regions on "
+            "election day. Order: core routers.",
+            "abuse_intent",
+        ),
+        (
+            "Customer said the 10 camera drones are to follow the student protest leaders and identify them for "
+            "arrest.",
+            "abuse_intent",
+        ),
+    ],
+)
+def test_red_flags_in_finance_and_logistics_notes(engine: TriageEngine, deal: str, flag: str) -> None:
+    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
+
+
+def test_a_report_of_past_arrests_is_prior_misuse_not_intent(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "15 camera drones for the riot police in Kenya. The same unit was named in a 2024 rights-group report for "
+        "filming protest marches and then arresting the organisers.",
+        is_deal=True,
+    )
+    assert result.level == "escalate"
+
+
+def test_an_embargoed_city_inside_a_quoted_business_name_is_no_destination(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "'Havana Nights' restaurant group in Madrid: 35 POS terminals and back-office PCs for its restaurants.",
+        is_deal=True,
+    )
+    assert result.level != "prohibited"
+    assert [c["iso2"] for c in result.signals["countries"] if not c["negated"]] == ["ES"]
+    # a city the goods go to, even in quotes, is still the destination
+    assert engine.assess("Ship the 35 POS terminals to 'Havana' please.", is_deal=True).level == "prohibited"
+
+
+def test_a_bonded_warehouse_hold_for_vat_is_routine(engine: TriageEngine) -> None:
+    result = engine.assess(
+        "Hold at the bonded warehouse in Johannesburg until the importer settles VAT. Goods: 80 office switches and "
+        "300 Wi-Fi APs for a private university campus in Pretoria, South Africa.",
+        is_deal=True,
+    )
+    assert result.level == "proceed", result.signals
+
+
+@pytest.mark.parametrize(
+    "deal",
+    [
+        "Our buyer's parent appears in the EU Financial Sanctions Files. 40 laptops for its office in Riga.",
+        "The distributor's director was designated under GLOMAG last year. 12 PCs for their office in Milan.",
+        "Screening shows the customer was added to the Military End-User List. Core routers for Almaty.",
+    ],
+)
+def test_sanctions_lists_and_programmes_named_by_their_own_names_prohibit(engine: TriageEngine, deal: str) -> None:
+    assert engine.assess(deal, is_deal=True).level == "prohibited"

@@ -23,7 +23,7 @@ STAFF = User(id="rep-llm", role="sales", org="internal")
 # The rules find cameras with analytics for a shop in Austria (enhanced due diligence) and nothing else.
 VEILED = (
     "Shopping centre in Vienna, 30 cameras with people counting. Between us, the buyer wants to spot the "
-    "regulars from the protest camp."
+    "regulars from the square who keep heckling the mayor."
 )
 RISKY = "Thai partner has a tender for 800 body-worn cameras for provincial police."
 
@@ -62,7 +62,7 @@ def test_rules_alone_rate_the_veiled_deal_below_compliance(plain_service: Assist
 def test_a_quoted_signal_from_the_llm_raises_the_level_and_says_where_it_came_from(
     llm_service: AssistantService, llm: LLMStandIn
 ) -> None:
-    words = "the buyer wants to spot the regulars from the protest camp"
+    words = "the buyer wants to spot the regulars from the square"
     llm.script(signals(product={"tier": "P2", "words": "cameras with people counting"},
                        red_flags=[{"id": "abuse_intent", "words": words}]))  # fmt: skip
     before = len(llm.requests)
@@ -76,7 +76,7 @@ def test_a_quoted_signal_from_the_llm_raises_the_level_and_says_where_it_came_fr
     assert flag["source"] == "llm"
     (request,) = llm.requests[before:]
     prompt = json.dumps(request.body)
-    assert "<deal>" in prompt and "protest camp" in prompt
+    assert "<deal>" in prompt and "heckling the mayor" in prompt
 
 
 def test_the_llm_never_lowers_the_level(llm_service: AssistantService, llm: LLMStandIn) -> None:

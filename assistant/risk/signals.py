@@ -62,6 +62,9 @@ _NOT_A_PLACE_BEFORE = re.compile(
     r"(?:a\s+)?(?:little\s+)?(?:bit\s+|quite\s+|very\s+|rather\s+|kind\s+of\s+|somewhat\s+)?$",
     re.IGNORECASE,
 )
+# A name in quotes, of two words or more, that starts with a capital: a business or product name ("'Havana
+# Nights' restaurant group", "'Persepolis Rugs Inc.'"); a place inside it is part of the name.
+_QUOTED_NAME = re.compile(r"(?<!\w)['‘\"“](?=[A-Z])([^'’\"”\n]{2,60}?)['’\"”](?!\w)")
 # An ISO code in brackets after a name, or alone in a column of an export: "VisoRete Srl (IT)", "| PL |".
 _BRACKETED_CODE = re.compile(r"(?:\((?P<code>[A-Z]{2})\)|(?<=\|)\s*(?P<col>[A-Z]{2})\s*(?=\|))")
 _WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
@@ -446,6 +449,7 @@ class SignalExtractor:
         negated: dict[str, CountryHit] = {}
         taken: list[tuple[int, int]] = []
         folded = strip_diacritics(text)
+        names = [m.span(1) for m in _QUOTED_NAME.finditer(folded) if len(m.group(1).split()) >= 2]
 
         def add(iso2: str, evidence: str, start: int, doubtful: bool = False) -> None:
             end = start + len(evidence)
@@ -454,6 +458,7 @@ class SignalExtractor:
             # "on the Russian border", "the border with Belarus": near the country, not in it
             beside = _BORDER_AFTER.match(folded, end) or _BORDER_BEFORE.search(folded, max(0, start - 20), start)
             ties = _TIES_AFTER.match(folded, end) or _TIES_BEFORE.search(folded, max(0, start - 40), start)
+            doubtful = doubtful or any(a <= start and end <= b for a, b in names)  # part of a quoted name
             if self.is_negated(folded, start) or beside or ties or doubtful:
                 negated.setdefault(iso2, dataclasses.replace(self._country(iso2, evidence), negated=True))
             else:
