@@ -195,9 +195,9 @@ class RiskPolicy:
     flag_similarity_threshold: float = 1.01
     """A clause at least this similar to a red flag's example raises that flag (above 1: never)."""
     explanation_cues: tuple[Cue, ...] = ()
+    """Words that show a deal records an explanation for a red flag (RAS 5.7)."""
     cleared_checks: tuple[Cue, ...] = ()
     """Words that record a sanctions or screening check as clean, resolving a denied embargoed-country mention."""
-    """Words that show a deal records an explanation for a red flag (RAS 5.7)."""
     answered_no: tuple[Cue, ...] = ()
     """A questionnaire's risk questions answered no: blanked before anything but places is read."""
     country_code_acronyms: frozenset[str] = frozenset()
