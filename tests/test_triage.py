@@ -944,32 +944,112 @@ def test_an_embargoed_country_denied_without_a_clean_check_is_still_noted(engine
     assert shipped.level == "prohibited"  # a clean screening never clears the destination itself
 
 
-@pytest.mark.parametrize(
-    ("deal", "flag"),
-    [
-        (
-            "Retailer in Chile, 600 cameras licensed for people counting. Partner asks if we can switch on face "
-            "recognition on all of them without buying the licence and keep it off the licence report.",
-            "safeguard_removal",
-        ),
-        (
-            "Private clinic group in Lisbon, 80 laptops. The invoice will be paid by a charitable foundation that "
-            "funds the refurbishment.",
-            "third_party_payment",
-        ),
-        (
-            "Nigeria: state-backed ISP wants 20 firewalls with URL filtering. The same ISP blocked twitter "
-            "nationwide in 2021 on govt order.",
-            "prior_misuse",
-        ),
-        (
-            "Tender Lot 1, national security committee: phone-location analytics to identify and track the "
-            "organisers and participants of last month's opposition protests.",
-            "abuse_intent",
-        ),
-    ],
-)
-def test_red_flags_in_tender_and_chat_wording(engine: TriageEngine, deal: str, flag: str) -> None:
+# Red flags in the wording of this round's writers, one concept per item (each was a missed deal's concept).
+OUTSIDE_WORDING = [
+    # tender excerpts and chat
+    (
+        "Retailer in Chile, 600 cameras licensed for people counting. Partner asks if we can switch on face "
+        "recognition on all of them without buying the licence and keep it off the licence report.",
+        "safeguard_removal",
+    ),
+    (
+        "Private clinic group in Lisbon, 80 laptops. The invoice will be paid by a charitable foundation that "
+        "funds the refurbishment.",
+        "third_party_payment",
+    ),
+    (
+        "Nigeria: state-backed ISP wants 20 firewalls with URL filtering. The same ISP blocked twitter "
+        "nationwide in 2021 on govt order.",
+        "prior_misuse",
+    ),
+    (
+        "Tender Lot 1, national security committee: phone-location analytics to identify and track the "
+        "organisers and participants of last month's opposition protests.",
+        "abuse_intent",
+    ),
+    # trade-show lead cards
+    (
+        "MoI official, keen on the face search demo. Asked whether it can go through last month's footage of "
+        "the opposition rally and list everyone who attended so they can be 'visited'.",
+        "abuse_intent",
+    ),
+    (
+        "Integrator from Bogota: thermal cameras for pipeline stations. When I mentioned the end-user statement "
+        "he said flat out they never sign those.",
+        "refuses_end_use_terms",
+    ),
+    # account plans and contract redlines
+    (
+        "Account: interior ministry. 500 cameras with face analytics. In the last meeting: 'we need to pick out "
+        "the protest organisers and the journalists filming them, then visit them at home.'",
+        "abuse_intent",
+    ),
+    (
+        'Kampala city security unit: social-media analytics. The official said the aim is "to find homosexuals '
+        'organising online so they can be charged".',
+        "abuse_intent",
+    ),
+    (
+        "State ISP, Chad: the contract schedule requires our routers to be configured so mobile data can be cut "
+        "in the northern provinces for the duration of the election period.",
+        "abuse_intent",
+    ),
+    (
+        "Supermarket chain, Chile: 300 cameras with face analytics. The integrator's counsel struck Clause 14 "
+        "(human rights and end-use) and refuses to pass the end-user statement down to the retailer.",
+        "refuses_end_use_terms",
+    ),
+    (
+        "Water utility, Peru: the customer asks for access to the licence-key generator so it can switch on "
+        "face matching on cameras licensed for motion detection only.",
+        "safeguard_removal",
+    ),
+    (
+        "Ministry of Information (press office): 40 laptops. UN special rapporteurs reported that the ministry "
+        "ordered the blocking of independent news sites around the last election.",
+        "prior_misuse",
+    ),
+    ("Bakery chain: 4 GPU servers. Shipment to go Panama -> Curaçao -> Colón.", "unusual_routing"),
+    (
+        "Dental group, 200 PCs. They asked that the invoice be paid by Dentex Advisory BV, an outside IT "
+        "consultancy not in their group.",
+        "third_party_payment",
+    ),
+    # credit control and logistics
+    (
+        "Compliance confirmed the buyer's owner appears on the UN Security Council consolidated list. Order: 25 "
+        "laptops for a trading company in Nairobi.",
+        "listed_party",
+    ),
+    (
+        "Customer in Verona says it's for a small warehouse with six staff, but the order is 350 cameras with "
+        "face-match licences.",
+        "product_mismatch",
+    ),
+    ("Travel agency in Lagos ordering 8 GPU servers and offering to pay cash at pickup.", "product_mismatch"),
+    (
+        "Customer in Singapore asks us to peel the labels and serial stickers off 40 firewalls and repack them in "
+        "plain brown cartons.",
+        "unusual_routing",
+    ),
+    (
+        "Consignee changed after pickup, and a firm in Hong Kong will pay the invoice. 3 pallets of laptops.",
+        "third_party_payment",
+    ),
+    (
+        "State mobile operator asks for a feature to cut mobile data in three opposition-leaning regions on "
+        "election day. Order: core routers.",
+        "abuse_intent",
+    ),
+    (
+        "Customer said the 10 camera drones are to follow the student protest leaders and identify them for arrest.",
+        "abuse_intent",
+    ),
+]
+
+
+@pytest.mark.parametrize(("deal", "flag"), OUTSIDE_WORDING)
+def test_red_flags_in_outside_wording(engine: TriageEngine, deal: str, flag: str) -> None:
     assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
 
 
@@ -1027,25 +1107,6 @@ def test_two_chat_questions_on_one_line_answered_no_raise_nothing(engine: Triage
     assert level_rank(kept.level) >= level_rank("enhanced_due_diligence")
 
 
-@pytest.mark.parametrize(
-    ("deal", "flag"),
-    [
-        (
-            "MoI official, keen on the face search demo. Asked whether it can go through last month's footage of "
-            "the opposition rally and list everyone who attended so they can be 'visited'.",
-            "abuse_intent",
-        ),
-        (
-            "Integrator from Bogota: thermal cameras for pipeline stations. When I mentioned the end-user statement "
-            "he said flat out they never sign those.",
-            "refuses_end_use_terms",
-        ),
-    ],
-)
-def test_red_flags_in_booth_notes(engine: TriageEngine, deal: str, flag: str) -> None:
-    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
-
-
 def test_reported_past_use_against_journalists_is_prior_misuse_not_stated_intent(engine: TriageEngine) -> None:
     result = engine.assess(
         "Municipal police of a city in Hungary want 150 body cams. This force was in the press, and in a court "
@@ -1084,51 +1145,6 @@ def test_a_cue_never_starts_inside_another_word(engine: TriageEngine) -> None:
     assert (engine.extractor.read_patterns("Two retailers in Lyon.").end_user or None) is not None
 
 
-@pytest.mark.parametrize(
-    ("deal", "flag"),
-    [
-        (
-            "Account: interior ministry. 500 cameras with face analytics. In the last meeting: 'we need to pick out "
-            "the protest organisers and the journalists filming them, then visit them at home.'",
-            "abuse_intent",
-        ),
-        (
-            'Kampala city security unit: social-media analytics. The official said the aim is "to find homosexuals '
-            'organising online so they can be charged".',
-            "abuse_intent",
-        ),
-        (
-            "State ISP, Chad: the contract schedule requires our routers to be configured so mobile data can be cut "
-            "in the northern provinces for the duration of the election period.",
-            "abuse_intent",
-        ),
-        (
-            "Supermarket chain, Chile: 300 cameras with face analytics. The integrator's counsel struck Clause 14 "
-            "(human rights and end-use) and refuses to pass the end-user statement down to the retailer.",
-            "refuses_end_use_terms",
-        ),
-        (
-            "Water utility, Peru: the customer asks for access to the licence-key generator so it can switch on "
-            "face matching on cameras licensed for motion detection only.",
-            "safeguard_removal",
-        ),
-        (
-            "Ministry of Information (press office): 40 laptops. UN special rapporteurs reported that the ministry "
-            "ordered the blocking of independent news sites around the last election.",
-            "prior_misuse",
-        ),
-        ("Bakery chain: 4 GPU servers. Shipment to go Panama -> Curaçao -> Colón.", "unusual_routing"),
-        (
-            "Dental group, 200 PCs. They asked that the invoice be paid by Dentex Advisory BV, an outside IT "
-            "consultancy not in their group.",
-            "third_party_payment",
-        ),
-    ],
-)
-def test_red_flags_in_account_plans_and_contract_notes(engine: TriageEngine, deal: str, flag: str) -> None:
-    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
-
-
 def test_a_shutdown_capability_without_a_political_purpose_is_not_intent(engine: TriageEngine) -> None:
     result = engine.assess(
         "State ISP, Ghana: core routers; mobile data can be cut per cell site for scheduled maintenance windows.",
@@ -1158,45 +1174,6 @@ def test_intent_against_protected_people_in_words_no_cue_knows_is_escalated_by_m
         "Journalists at the regional newspaper in Porto need 30 laptops and a newsroom Wi-Fi upgrade.", is_deal=True
     )
     assert newsroom.level == "proceed", newsroom.signals
-
-
-@pytest.mark.parametrize(
-    ("deal", "flag"),
-    [
-        (
-            "Compliance confirmed the buyer's owner appears on the UN Security Council consolidated list. Order: 25 "
-            "laptops for a trading company in Nairobi.",
-            "listed_party",
-        ),
-        (
-            "Customer in Verona says it's for a small warehouse with six staff, but the order is 350 cameras with "
-            "face-match licences.",
-            "product_mismatch",
-        ),
-        ("Travel agency in Lagos ordering 8 GPU servers and offering to pay cash at pickup.", "product_mismatch"),
-        (
-            "Customer in Singapore asks us to peel the labels and serial stickers off 40 firewalls and repack them in "
-            "plain brown cartons.",
-            "unusual_routing",
-        ),
-        (
-            "Consignee changed after pickup, and a firm in Hong Kong will pay the invoice. 3 pallets of laptops.",
-            "third_party_payment",
-        ),
-        (
-            "State mobile operator asks for a feature to cut mobile data in three opposition-leaning regions on "
-            "election day. Order: core routers.",
-            "abuse_intent",
-        ),
-        (
-            "Customer said the 10 camera drones are to follow the student protest leaders and identify them for "
-            "arrest.",
-            "abuse_intent",
-        ),
-    ],
-)
-def test_red_flags_in_finance_and_logistics_notes(engine: TriageEngine, deal: str, flag: str) -> None:
-    assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
 
 
 def test_a_report_of_past_arrests_is_prior_misuse_not_intent(engine: TriageEngine) -> None:
