@@ -10,6 +10,7 @@ no cue did. Everything here is deterministic for a given policy, model and text.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -209,6 +210,18 @@ class SignalExtractor:
             re.IGNORECASE,
         )
         self._flag_examples, self._flag_ids, self._flag_texts = self._embed_flag_examples(policy.red_flags)
+        flags = {f.id: f for f in policy.red_flags}
+        # the similarity each example column needs: its flag's own (`meaning:`), else the policy's
+        self._flag_thresholds = np.asarray(
+            [
+                m.threshold if (m := flags[i].meaning) is not None else policy.flag_similarity_threshold
+                for i in self._flag_ids
+            ],
+            dtype=np.float32,
+        )
+        # The ask path reads a text's words, then decides what to embed, then compares clauses by meaning: the
+        # two masks are computed once per text, not at each step.
+        self._masked = functools.lru_cache(maxsize=64)(self._mask_for_reading)
         self._product_examples, self._product_codes = self._embed_examples(policy.products)
         self._user_examples, self._user_codes = self._embed_examples(policy.end_users)
         self._example_texts = {
@@ -268,6 +281,11 @@ class SignalExtractor:
     def mask_answered_no(self, text: str) -> str:
         """The text with a questionnaire's risk questions that are answered no blanked out (same length)."""
         return _blank(self.policy.answered_no, text)
+
+    def _mask_for_reading(self, text: str) -> tuple[str, str]:
+        """(the text with risk questions answered no blanked, the same with benign phrases blanked too)."""
+        answered = self.mask_answered_no(text)
+        return answered, self.mask_benign(answered)
 
     def is_negated(self, text: str, start: int) -> bool:
         """True when a negation word precedes `start` in the same clause, within the policy's window.
@@ -363,25 +381,23 @@ class SignalExtractor:
         sims = vectors @ self._flag_examples.T  # clauses x examples
         out = list(found)
         by_id = {f.id: f for f in self.policy.red_flags}
-        for column in np.argsort(-sims.max(axis=0)):
+        best = sims.max(axis=0)
+        for column in sorted(np.flatnonzero(best >= self._flag_thresholds), key=lambda c: -best[c]):
             flag_id = self._flag_ids[int(column)]
-            if flag_id in have:
-                continue
             flag = by_id[flag_id]
             meaning = flag.meaning
-            threshold = meaning.threshold if meaning else self.policy.flag_similarity_threshold
+            if flag_id in have or (meaning is not None and have.intersection(meaning.unless_flags)):
+                continue
             # the closest clause that the flag's own terms allow
             rows = [
-                r
+                int(r)
                 for r in np.argsort(-sims[:, column])
-                if float(sims[r, column]) >= threshold
+                if sims[r, column] >= self._flag_thresholds[column]
                 and (meaning is None or not meaning.needs or any(n.pattern.search(clauses[r]) for n in meaning.needs))
             ]
-            if not rows or (meaning is not None and have.intersection(meaning.unless_flags)):
+            if not rows or any(u.pattern.search(clauses[rows[0]]) for u in flag.unless):
                 continue
-            row = int(rows[0])
-            if any(u.pattern.search(clauses[row]) for u in flag.unless):
-                continue
+            row = rows[0]
             have.add(flag_id)
             evidence = f"'{clauses[row]}' is similar to: {self._flag_texts[int(column)]}"
             out.append(
@@ -505,7 +521,7 @@ class SignalExtractor:
     def texts_to_embed(self, text: str) -> list[str]:
         """The clauses `extract` compares with the examples when `text` has more than one (else none: the
         text's own vector serves). A caller can embed them in one batch with its other texts."""
-        clauses = self.clauses(self.mask_benign(self.mask_answered_no(text)))
+        clauses = self.clauses(self._masked(text)[1])
         return clauses if len(clauses) > 1 else []
 
     def clause_vectors(
@@ -603,8 +619,7 @@ class SignalExtractor:
         """The signals the policy's words and the place names give, without the model (the cheap pass)."""
         policy = self.policy
         # Places are read from the whole text; everything else ignores a risk question answered no.
-        whole, text = text, self.mask_answered_no(text)
-        masked = self.mask_benign(text)
+        whole, (text, masked) = text, self._masked(text)
         signals = Signals()
         signals.product = self._highest(policy.products, masked)
         signals.end_user = self._highest(policy.end_users, masked)
@@ -654,8 +669,7 @@ class SignalExtractor:
     ) -> Signals:
         """`signals` (from `read_patterns(text)`) with what the model adds: red flags, a product tier and an end
         user close in meaning to the policy's examples. A new Signals; `signals` is left as it was."""
-        answered = self.mask_answered_no(text)
-        masked = self.mask_benign(answered)
+        answered, masked = self._masked(text)
         signals = dataclasses.replace(signals)
         if not answered.strip():
             return signals
