@@ -1045,12 +1045,53 @@ OUTSIDE_WORDING = [
         "Customer said the 10 camera drones are to follow the student protest leaders and identify them for arrest.",
         "abuse_intent",
     ),
+    (
+        "Municipal police of a city in Hungary want 150 body cams. This force was in the press, and in a court "
+        "case, for using its camera footage to identify journalists at a 2023 demonstration.",
+        "prior_misuse",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("deal", "flag"), OUTSIDE_WORDING)
 def test_red_flags_in_outside_wording(engine: TriageEngine, deal: str, flag: str) -> None:
     assert flag in {f["id"] for f in engine.assess(deal, is_deal=True).signals["red_flags"]}
+
+
+# Levels that turn on a reading the same writers' wording needed: a report of the past is prior misuse (escalate),
+# not stated intent (prohibited); a quoted negation and a routine customs hold leave an ordinary deal ordinary.
+OUTSIDE_WORDING_LEVELS = [
+    pytest.param(
+        "Municipal police of a city in Hungary want 150 body cams. This force was in the press, and in a court "
+        "case, for using its camera footage to identify journalists at a 2023 demonstration.",
+        "escalate",
+        id="press-and-court-case-about-past-use-is-prior-misuse",
+    ),
+    pytest.param(
+        "15 camera drones for the riot police in Kenya. The same unit was named in a 2024 rights-group report for "
+        "filming protest marches and then arresting the organisers.",
+        "escalate",
+        id="rights-group-report-of-past-arrests-is-prior-misuse",
+    ),
+    pytest.param(
+        "Garden centre chain, 9 stores around Ontario, Canada. 120 basic IP cameras and an NVR, no analytics "
+        "licence. Just stockroom and till evidence, 'not for police use or anything like that'.",
+        "proceed",
+        id="quoted-negation-is-left-out-of-the-clause-compared-by-meaning",
+    ),
+    pytest.param(
+        "Hold at the bonded warehouse in Johannesburg until the importer settles VAT. Goods: 80 office switches and "
+        "300 Wi-Fi APs for a private university campus in Pretoria, South Africa.",
+        "proceed",
+        id="bonded-warehouse-hold-for-vat-is-routine",
+    ),
+]
+
+
+@pytest.mark.parametrize(("deal", "level"), OUTSIDE_WORDING_LEVELS)
+def test_levels_in_outside_wording(engine: TriageEngine, deal: str, level: str) -> None:
+    result = engine.assess(deal, is_deal=True)
+    assert result.level == level, result.signals
 
 
 def test_a_national_security_committee_is_the_security_sector(engine: TriageEngine) -> None:
@@ -1107,25 +1148,6 @@ def test_two_chat_questions_on_one_line_answered_no_raise_nothing(engine: Triage
     assert level_rank(kept.level) >= level_rank("enhanced_due_diligence")
 
 
-def test_reported_past_use_against_journalists_is_prior_misuse_not_stated_intent(engine: TriageEngine) -> None:
-    result = engine.assess(
-        "Municipal police of a city in Hungary want 150 body cams. This force was in the press, and in a court "
-        "case, for using its camera footage to identify journalists at a 2023 demonstration.",
-        is_deal=True,
-    )
-    assert result.level == "escalate"
-    assert "prior_misuse" in {f["id"] for f in result.signals["red_flags"]}
-
-
-def test_a_quoted_negation_is_left_out_of_the_clause_compared_by_meaning(engine: TriageEngine) -> None:
-    result = engine.assess(
-        "Garden centre chain, 9 stores around Ontario, Canada. 120 basic IP cameras and an NVR, no analytics "
-        "licence. Just stockroom and till evidence, 'not for police use or anything like that'.",
-        is_deal=True,
-    )
-    assert result.level == "proceed", result.signals
-
-
 def test_a_business_named_by_its_trade_is_a_private_end_user(engine: TriageEngine) -> None:
     result = engine.assess("Wine exporter in Mendoza, Argentina: 35 desktops plus a NAS for backups.", is_deal=True)
     assert (result.signals["end_user"] or {}).get("type") == "E0"
@@ -1176,15 +1198,6 @@ def test_intent_against_protected_people_in_words_no_cue_knows_is_escalated_by_m
     assert newsroom.level == "proceed", newsroom.signals
 
 
-def test_a_report_of_past_arrests_is_prior_misuse_not_intent(engine: TriageEngine) -> None:
-    result = engine.assess(
-        "15 camera drones for the riot police in Kenya. The same unit was named in a 2024 rights-group report for "
-        "filming protest marches and then arresting the organisers.",
-        is_deal=True,
-    )
-    assert result.level == "escalate"
-
-
 def test_an_embargoed_city_inside_a_quoted_business_name_is_no_destination(engine: TriageEngine) -> None:
     result = engine.assess(
         "'Havana Nights' restaurant group in Madrid: 35 POS terminals and back-office PCs for its restaurants.",
@@ -1194,15 +1207,6 @@ def test_an_embargoed_city_inside_a_quoted_business_name_is_no_destination(engin
     assert [c["iso2"] for c in result.signals["countries"] if not c["negated"]] == ["ES"]
     # a city the goods go to, even in quotes, is still the destination
     assert engine.assess("Ship the 35 POS terminals to 'Havana' please.", is_deal=True).level == "prohibited"
-
-
-def test_a_bonded_warehouse_hold_for_vat_is_routine(engine: TriageEngine) -> None:
-    result = engine.assess(
-        "Hold at the bonded warehouse in Johannesburg until the importer settles VAT. Goods: 80 office switches and "
-        "300 Wi-Fi APs for a private university campus in Pretoria, South Africa.",
-        is_deal=True,
-    )
-    assert result.level == "proceed", result.signals
 
 
 @pytest.mark.parametrize(
